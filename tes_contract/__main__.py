@@ -1,0 +1,5 @@
+"""`python -m tes_contract`."""
+
+from tes_contract.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""Command line: `tes-contract validate|lint|...`; parses and prints, the work lives in plain functions."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tes_contract import lint as lint_module
+from tes_contract import validate as validate_module
+from tes_contract.contract.schemas import KINDS
+from tes_contract.errors import TesContractError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tes-contract")
+def cli() -> None:
+    """Contract-first kit for the TES Enhanced Status API v2.0."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="[PATH|-]...")
+@click.option("--kind", type=click.Choice(sorted(KINDS)), default="status", show_default=True,
+              help="What the documents are.")
+@click.option("--schema-only", is_flag=True, help="Check the schema only, not the cross-field invariants.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def validate(paths: tuple[str, ...], kind: str, schema_only: bool, output_format: str) -> None:
+    """Validate JSON documents or JSON Lines (one document a line) against the contract.
+
+    Exit 0 when all are valid, 1 when any is invalid, 2 when the input cannot be read or is not JSON.
+    """
+    sys.exit(validate_module.run(list(paths), kind, schema_only, output_format, sys.stdin, sys.stdout))
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, metavar="[SPEC]...")
+def lint(specs: tuple[str, ...]) -> None:
+    """Validate OpenAPI documents (default: the bundled ones) and every example against its schema."""
+    sys.exit(lint_module.run(list(specs), sys.stdout))
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning the kit's own errors into a message and their exit code."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except TesContractError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise

@@ -1,0 +1,25 @@
+"""The contract: schemas, clauses, and the functions that say what each field must be."""
+
+from __future__ import annotations
+
+from tes_contract.contract.clauses import BY_ID, CLAUSE_IDS, CLAUSES, PROFILES, Clause, clause
+from tes_contract.contract.invariants import Problem, document_problems, status_invariant_problems
+from tes_contract.contract.schemas import KINDS, openapi_path, registry, schema, schema_dir, validator_for
+
+__all__ = [
+    "BY_ID",
+    "CLAUSES",
+    "CLAUSE_IDS",
+    "KINDS",
+    "PROFILES",
+    "Clause",
+    "Problem",
+    "clause",
+    "document_problems",
+    "openapi_path",
+    "registry",
+    "schema",
+    "schema_dir",
+    "status_invariant_problems",
+    "validator_for",
+]

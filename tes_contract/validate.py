@@ -1,0 +1,98 @@
+"""`tes-contract validate`: check JSON documents (or JSON Lines) against the contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from tes_contract.contract.invariants import Problem, document_problems
+from tes_contract.contract.schemas import KINDS
+from tes_contract.errors import ToolError
+
+
+@dataclass
+class DocumentResult:
+    """The verdict on one document."""
+
+    source: str
+    line: int | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """True when the document has no problem."""
+        return not self.problems
+
+    @property
+    def label(self) -> str:
+        """`source` or `source:line` for a JSON Lines document."""
+        return self.source if self.line is None else f"{self.source}:{self.line}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready mapping."""
+        return {"source": self.source, "line": self.line, "valid": self.valid,
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+def _read(path: str, stdin: IO[str]) -> str:
+    if path == "-":
+        return stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolError(f"{path}: cannot read: {exc}") from exc
+
+
+def parse_documents(text: str, source: str) -> Iterator[tuple[int | None, Any]]:
+    """Yield (line, document) from one JSON document or JSON Lines; ToolError names line and column."""
+    try:
+        yield None, json.loads(text)
+        return
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise ToolError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ToolError(
+                f"{source}: not JSON Lines: {exc.msg} at line {number} column {exc.colno}"
+            ) from exc
+
+
+def validate_text(text: str, source: str, kind: str = "status", schema_only: bool = False) -> list[DocumentResult]:
+    """Validate every document in `text`, returning one result each."""
+    if kind not in KINDS:
+        raise ToolError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
+    documents = list(parse_documents(text, source))
+    if not documents:
+        raise ToolError(f"{source}: no JSON document found")
+    return [DocumentResult(source, line, document_problems(kind, doc, schema_only=schema_only))
+            for line, doc in documents]
+
+
+def run(paths: list[str], kind: str, schema_only: bool, output_format: str,
+        stdin: IO[str], stdout: IO[str]) -> int:
+    """Validate every path and print the verdicts; return the exit code (0 valid, 1 invalid)."""
+    results: list[DocumentResult] = []
+    for path in paths or ["-"]:
+        source = "<stdin>" if path == "-" else path
+        results.extend(validate_text(_read(path, stdin), source, kind, schema_only))
+    all_valid = all(r.valid for r in results)
+    if output_format == "json":
+        json.dump({"valid": all_valid, "kind": kind, "documents": [r.as_dict() for r in results]}, stdout,
+                  indent=2)
+        stdout.write("\n")
+    else:
+        for result in results:
+            stdout.write(f"{result.label}: {'valid' if result.valid else 'INVALID'}\n")
+            for problem in result.problems:
+                stdout.write(f"  {problem.pointer or '/'} [{problem.clause}] {problem.message}\n")
+        invalid = sum(not r.valid for r in results)
+        stdout.write(f"{len(results)} document(s), {invalid} invalid\n")
+    return 0 if all_valid else 1
