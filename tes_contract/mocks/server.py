@@ -174,7 +174,7 @@ class UpstreamMock:
 
         Call `sync_listener()` afterwards (or use `apply`) so `down` closes or reopens the listener.
         """
-        self._prepared = {}
+        self._prepared = {}  # a new dict: requests in flight keep the one they started with
         self._prepare(scenario)
         self._scenario = scenario
         self._count = 0
@@ -236,7 +236,7 @@ class UpstreamMock:
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         n = self._count
         self._count += 1
-        scenario = self._scenario
+        scenario, prepared = self._scenario, self._prepared  # a timeline may switch both below
         leaf, decision = self._decide(scenario, n)
         if self.phase is not None:
             decision = {**decision, "phase": self.phase}
@@ -247,7 +247,7 @@ class UpstreamMock:
         protocol = request.protocol
         self._inflight[protocol] = entry
         try:
-            return await self._serve(leaf, request, entry)
+            return await self._serve(leaf, prepared[id(leaf)], request, entry)
         except asyncio.CancelledError:
             # Cancelled because the connection was lost: the client left, unless we closed it ourselves.
             if not self._closing and entry["seq"] not in self._server_closed and entry["completed_at"] is None:
@@ -261,7 +261,8 @@ class UpstreamMock:
             self._inflight.pop(protocol, None)
             self._server_closed.discard(entry["seq"])
 
-    async def _serve(self, leaf: Scenario, request: web.BaseRequest, entry: dict[str, Any]) -> web.StreamResponse:
+    async def _serve(self, leaf: Scenario, prepared: _Prepared, request: web.BaseRequest,
+                     entry: dict[str, Any]) -> web.StreamResponse:
         name = leaf.name
         if name == "hang" or name == "down":
             if name == "down":  # a request that slipped in while the listener closed: drop it like a dead host
@@ -270,7 +271,7 @@ class UpstreamMock:
             return await self._hold_closed(request, entry)
         if name in ("reset", "empty"):
             return await self._hold_closed(request, entry, abort=name == "reset")
-        answer = self._answer_for(leaf, request)
+        answer = self._answer_for(prepared, request)
         if name == "slow":
             await asyncio.sleep(leaf.params["delay"].seconds(self.settings.client_timeout_ms))
         elif name == "slow_body":
@@ -284,8 +285,7 @@ class UpstreamMock:
         entry["completed_at"], entry["status"] = time.time(), answer.status
         return response
 
-    def _answer_for(self, leaf: Scenario, request: web.BaseRequest) -> Answer:
-        prepared = self._prepared[id(leaf)]
+    def _answer_for(self, prepared: _Prepared, request: web.BaseRequest) -> Answer:
         assert prepared.answer is not None
         if not prepared.routed:
             return prepared.answer

@@ -92,11 +92,9 @@ def parse_timeline(text: str, origin: str = "timeline") -> Timeline:
 
 
 def _build(document: Any, locator: _Locator) -> Timeline:
-    validator = validator_for("mock-timeline.json")
-    errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
-    if errors:
-        error = _deepest(errors)
-        raise ConfigError(f"{locator.where(list(error.absolute_path))}: {error.message}")
+    error = jsonschema.exceptions.best_match(validator_for("mock-timeline.json").iter_errors(document))
+    if error is not None:
+        raise ConfigError(f"{locator.where(list(error.absolute_path))}: {_reason(error)}")
     seed = document.get("seed", 0)
     tracks: dict[str, tuple[Phase, ...]] = {}
     repeat: dict[str, bool] = {}
@@ -117,12 +115,13 @@ def _build(document: Any, locator: _Locator) -> Timeline:
     return Timeline(tracks, repeat, document.get("client_timeout_ms"), seed, document.get("description", ""))
 
 
-def _deepest(errors: list[jsonschema.ValidationError]) -> jsonschema.ValidationError:
-    """Pick the most specific error: inside a oneOf, the branch that got furthest names the real problem."""
-    best = errors[-1]
-    while best.context:
-        best = max(best.context, key=lambda e: len(e.absolute_path))
-    return best
+def _reason(error: jsonschema.ValidationError) -> str:
+    """Say what is wrong in the words of the format rather than of JSON Schema where they are obscure."""
+    if error.validator == "not" and isinstance(error.instance, dict):
+        return "a phase gives `requests` or `seconds`, not both"
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not a phase: write NAME, NAME xN (requests) or NAME Ns / NAME Nms (time)"
+    return error.message
 
 
 def _phase(upstream: str, item: Any, seed: int, locator: _Locator, path: list[str | int]) -> Phase:
