@@ -10,6 +10,7 @@ from tes_contract import lint as lint_module
 from tes_contract import validate as validate_module
 from tes_contract.contract.schemas import KINDS
 from tes_contract.errors import TesContractError
+from tes_contract.mocks.cli import mock as mock_command
 from tes_contract.server.cli import serve_command
 
 
@@ -41,6 +42,7 @@ def lint(specs: tuple[str, ...]) -> None:
     sys.exit(lint_module.run(list(specs), sys.stdout))
 
 
+cli.add_command(mock_command)
 cli.add_command(serve_command)
 
 
