@@ -177,9 +177,15 @@ async def _upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
     """One client session for every upstream call, and the guards around it, for the app's lifetime."""
     settings = app[SETTINGS]
     # Naive mode opens a connection per request like the original; guarded mode needs a handful at most.
-    connector = aiohttp.TCPConnector(limit=0 if settings.naive else 100)
+    # Idle keep-alive connections are dropped after 2 s, before common servers drop theirs (Node: 5 s), so
+    # a call rarely meets a connection the upstream has just closed.
+    connector = aiohttp.TCPConnector(limit=0 if settings.naive else 100, keepalive_timeout=2.0)
     session = aiohttp.ClientSession(connector=connector, trust_env=False,
                                     timeout=aiohttp.ClientTimeout(total=settings.upstream_timeout_s))
+    # aiohttp silently resends an idempotent request once after a reset or close (RFC 9112 9.3.1.1); that
+    # would be a second upstream call in one status request (UPSTREAM-ONCE) and double the wait. aiohttp's
+    # own TestClient switches it off through the same attribute; there is no public switch.
+    session._retry_connection = False
     address = app[SELF_ADDRESS]
     upstreams = Upstreams(settings, session, address.tmux_url)
     app[SESSION] = session
