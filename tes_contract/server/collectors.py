@@ -3,8 +3,9 @@
 Process metrics, and why these sources:
 - `cpu`: `time.process_time()` (standard library): user + system CPU of this process from the kernel's
   per-process CPU clock, nanosecond resolution, about 0.4 us a call, never decreasing; in ms, integer.
-- `memory`: resident set size from psutil (`memory_info().rss`, about 13 us): the standard library only
-  gives the *peak* RSS (`resource.getrusage`), not what the process uses now, and psutil is portable.
+- `memory`: resident set size. The standard library only gives the *peak* RSS (`resource.getrusage`),
+  not what the process uses now. psutil gives it portably (`memory_info().rss`, ~13 us: open, read,
+  close of /proc/self/statm); on Linux the same file is read through a descriptor kept open (~2 us).
 - `uptime`: the process start time from psutil, turned once into a monotonic origin, so uptime never
   decreases even if the wall clock is set back.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ class Upstream(Protocol):
     @property
     def is_open(self) -> bool: ...
 
+    def start(self) -> UpstreamAnswer | asyncio.Future[UpstreamAnswer]: ...
+
     def __call__(self) -> Awaitable[UpstreamAnswer]: ...
 
     async def aclose(self) -> None: ...
@@ -53,10 +57,22 @@ class ProcessMetrics:
         self._process = psutil.Process()
         started_ago = max(0.0, time.time() - self._process.create_time())
         self._origin = time.monotonic() - started_ago
+        self._statm = _open_statm()
+        self._page_size = os.sysconf("SC_PAGE_SIZE") if self._statm is not None else 0
 
     def memory(self) -> int:
         """Resident set size in bytes."""
+        if self._statm is not None:
+            # Linux: the same figure psutil reads (/proc/self/statm, resident pages), from a descriptor
+            # kept open: a pread at offset 0 regenerates it, without open/close on every status request.
+            return int(os.pread(self._statm, 128, 0).split()[1]) * self._page_size
         return int(self._process.memory_info().rss)
+
+    def close(self) -> None:
+        """Release the /proc descriptor."""
+        if self._statm is not None:
+            os.close(self._statm)
+            self._statm = None
 
     def cpu_ms(self) -> int:
         """User + system CPU time of the process, in whole milliseconds."""
@@ -109,8 +125,18 @@ class Upstreams:
             self.worker = CircuitBreaker("worker", call_worker, settings.probe_interval_s)
 
     async def both(self) -> tuple[UpstreamAnswer, UpstreamAnswer]:
-        """Call tmux and worker concurrently; one call each (or a share of one in flight)."""
-        tmux, worker = await asyncio.gather(self.tmux(), self.worker())
+        """Call tmux and worker concurrently; one call each (or a share of one in flight).
+
+        Both calls are started (as tasks) before either is awaited, so they run concurrently; awaiting them
+        one after the other then costs the slower one's time, not the sum. No task per request is made
+        for a shared call or an open circuit (the hot path under load).
+        """
+        tmux = self.tmux.start()
+        worker = self.worker.start()
+        if not isinstance(tmux, UpstreamAnswer):
+            tmux = await asyncio.shield(tmux)
+        if not isinstance(worker, UpstreamAnswer):
+            worker = await asyncio.shield(worker)
         return tmux, worker
 
     async def aclose(self) -> None:
@@ -191,6 +217,19 @@ def assemble_status(sources: StatusSources, tmux: UpstreamAnswer, worker: Upstre
             "statusVersion": STATUS_VERSION,
         },
     }
+
+
+def _open_statm() -> int | None:
+    try:
+        fd = os.open("/proc/self/statm", os.O_RDONLY)
+    except OSError:
+        return None  # not Linux: psutil
+    try:
+        int(os.pread(fd, 128, 0).split()[1])
+    except (OSError, ValueError, IndexError):
+        os.close(fd)
+        return None
+    return fd
 
 
 def dumps(document: Any) -> bytes:
