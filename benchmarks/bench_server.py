@@ -23,6 +23,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -133,20 +134,39 @@ def wrk(url: str, connections: int, duration_s: float, timeout_s: float = 10.0) 
     return figures
 
 
-async def journal_counts(control: MockControl) -> tuple[int, int]:
-    return len(await control.journal("tmux")), len(await control.journal("worker"))
-
-
 async def measured(control: MockControl, url: str, connections: int, duration_s: float,
                    timeout_s: float = 10.0) -> dict[str, Any]:
-    """wrk on `url`, plus the upstream calls per request from the mocks' journal."""
+    """wrk on `url`, plus the upstream calls per request of each upstream, from the mocks' journal."""
     await control.clear_journal("tmux")
     await control.clear_journal("worker")
     figures = await asyncio.to_thread(wrk, url, connections, duration_s, timeout_s)
-    tmux_calls, worker_calls = await journal_counts(control)
     # wrk counts only the requests completed; a status request it cut at the end may still have called.
-    figures["calls_per_request"] = max(tmux_calls, worker_calls) / max(1, figures["requests"])
+    for upstream in ("tmux", "worker"):
+        figures[f"{upstream}_calls"] = len(await control.journal(upstream))
+    figures["calls_per_request"] = max(figures["tmux_calls"], figures["worker_calls"]) / max(1, figures["requests"])
     return figures
+
+
+async def interleaved(control: MockControl, subjects: dict[str, str], connections: int, duration_s: float,
+                      rounds: int) -> dict[str, dict[str, Any]]:
+    """Run each subject `rounds` times, alternating, so a change in the machine's load hits all alike.
+
+    Per subject: the median of each latency and throughput figure over the rounds; calls summed.
+    """
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in subjects}
+    for _ in range(rounds):
+        for name, url in subjects.items():
+            runs[name].append(await measured(control, url + "/api/dev/status", connections, duration_s))
+    merged: dict[str, dict[str, Any]] = {}
+    for name, items in runs.items():
+        figures = {key: statistics.median(item[key] for item in items)
+                   for key in ("p50_us", "p90_us", "p99_us", "max_us", "rps")}
+        for key in ("requests", "errors", "tmux_calls", "worker_calls"):
+            figures[key] = sum(item[key] for item in items)
+        figures["calls_per_request"] = max(figures["tmux_calls"], figures["worker_calls"]) / max(1, figures["requests"])
+        figures["rounds"] = [{k: item[k] for k in ("p50_us", "p99_us", "rps")} for item in items]
+        merged[name] = figures
+    return merged
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -155,10 +175,12 @@ def ms(us: float) -> str:
 
 
 def row(label: str, f: dict[str, Any], calls: bool = True) -> str:
-    text = (f"  {label:<34} P50 {ms(f['p50_us'])}  P99 {ms(f['p99_us'])}  max {ms(f['max_us'])}  "
-            f"{f['rps']:8.0f} req/s  errors {f['errors']}")
-    if calls and "calls_per_request" in f:
-        text += f"  upstream calls/request {f['calls_per_request']:.3f}"
+    text = (f"  {label:<26} P50 {ms(f['p50_us'])}  P99 {ms(f['p99_us'])}  max {ms(f['max_us'])}  "
+            f"{f['rps']:7.0f} req/s  errors {f['errors']}")
+    if calls:
+        requests = max(1, f["requests"])
+        text += (f"  calls/request tmux {f['tmux_calls'] / requests:.3f}"
+                 f" worker {f['worker_calls'] / requests:.3f}")
     return text
 
 
@@ -186,7 +208,7 @@ def machine() -> list[str]:
 
 def hot_path_profile() -> list[str]:
     """Cost of the status assembly and its JSON encoding, in process (why orjson is not used)."""
-    from tes_contract.server.collectors import Clock, ProcessMetrics, RouteCounts, StatusSources, assemble_status, dumps
+    from tes_contract.server.collectors import Clock, ProcessMetrics, RouteCounts, StatusSources, dumps, status_fields
     from tes_contract.server.settings import Settings
     from tes_contract.server.traffic import TrafficWindow
     from tes_contract.server.upstreams import UpstreamAnswer
@@ -197,14 +219,20 @@ def hot_path_profile() -> list[str]:
     n = 20000
     started = time.perf_counter()
     for _ in range(n):
-        document = assemble_status(sources, tmux, worker)
-    assemble_us = (time.perf_counter() - started) / n * 1e6
+        fields = status_fields(sources, tmux, worker)
+    fields_us = (time.perf_counter() - started) / n * 1e6
+    started = time.perf_counter()
+    for _ in range(n):
+        body = fields.json()
+    template_us = (time.perf_counter() - started) / n * 1e6
+    document = fields.document()
     started = time.perf_counter()
     for _ in range(n):
         dumps(document)
     dumps_us = (time.perf_counter() - started) / n * 1e6
-    lines = [f"  assemble_status: {assemble_us:.1f} us/call (psutil RSS read ~13 us of it); "
-             f"json.dumps of the {len(dumps(document))}-byte body: {dumps_us:.1f} us/call"]
+    lines = [f"  status_fields (every value of a snapshot): {fields_us:.1f} us/call",
+             f"  encoding the {len(body)}-byte body: template {template_us:.1f} us/call (used), "
+             f"json.dumps of the dict {dumps_us:.1f} us/call"]
     try:
         import orjson  # type: ignore[import-not-found]
 
@@ -213,16 +241,18 @@ def hot_path_profile() -> list[str]:
             orjson.dumps(document)
         lines.append(f"  orjson.dumps: {(time.perf_counter() - started) / n * 1e6:.1f} us/call")
     except ImportError:
-        lines.append("  orjson: not installed; json.dumps is the whole saving it could bring")
+        lines.append("  orjson: not installed (the template already removes what it would save)")
     return lines
 
 
 # ---------------------------------------------------------------------------------------------- main
-async def run(duration_s: float, json_path: str | None) -> int:
+async def run(duration_s: float, rounds: int, json_path: str | None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again.", file=sys.stderr)
         return 2
     print("\n".join(machine()))
+    print("mocks: `tes-contract mock` (tes_contract.mocks) in their own process; servers: "
+          "`tes-contract serve` in their own processes; access log off everywhere")
     results: dict[str, Any] = {}
     mocks_process = Process("mocks", [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0",
                                       "--worker-port", "0", "--control-port", "0"], r"control: (\S+)")
@@ -246,19 +276,16 @@ async def run(duration_s: float, json_path: str | None) -> int:
             for url in subjects.values():  # warm-up
                 await asyncio.to_thread(wrk, url + "/api/dev/status", 4, 1)
 
-            print(f"\nhealthy mocks, 1 connection, sequential requests, {duration_s:g} s each")
-            for name, url in subjects.items():
-                results[f"seq_{name}"] = await measured(control, url + "/api/dev/status", 1, duration_s)
-                print(row(name, results[f"seq_{name}"], calls=name != "bare"))
+            for connections in (1, 50, 100):
+                print(f"\nhealthy mocks, {connections} connection(s), {rounds} alternating rounds of "
+                      f"{duration_s:g} s, medians")
+                merged = await interleaved(control, subjects, connections, duration_s, rounds)
+                for name, figures in merged.items():
+                    results[f"c{connections}_{name}"] = figures
+                    print(row(name, figures, calls=name != "bare"))
 
-            for connections in (50, 100):
-                print(f"\nhealthy mocks, {connections} connections, {duration_s:g} s each")
-                for name, url in subjects.items():
-                    key = f"c{connections}_{name}"
-                    results[key] = await measured(control, url + "/api/dev/status", connections, duration_s)
-                    print(row(name, results[key], calls=name != "bare"))
-
-            print(f"\nworker API hanging (timeout 5000 ms), {duration_s:g} s each after the first timeout")
+            print(f"\nworker API hanging (timeout 5000 ms), {duration_s:g} s each after the first timeout;"
+                  " the worker calls are the breaker's probes")
             for process in (guarded, naive):
                 process.stop()
             processes = [p for p in processes if p not in (guarded, naive)]
@@ -285,7 +312,7 @@ async def run(duration_s: float, json_path: str | None) -> int:
     print("\nhot path, in process")
     print("\n".join(hot_path_profile()))
 
-    seq, c50, c100 = results["seq_guarded"], results["c50_guarded"], results["c100_guarded"]
+    seq, c50, c100 = results["c1_guarded"], results["c50_guarded"], results["c100_guarded"]
     ratio = c50["rps"] / results["c50_bare"]["rps"]
     hang = results["hang_c1_guarded"]
     checks = [
@@ -297,7 +324,8 @@ async def run(duration_s: float, json_path: str | None) -> int:
         (hang["p99_us"] <= 20000, f"worker hanging P99 <= 20 ms after the first timeout: "
                                   f"{hang['p99_us'] / 1000:.2f} ms (naive: "
                                   f"{results['hang_c10_naive']['p99_us'] / 1000:.0f} ms)"),
-        (seq["calls_per_request"] <= 1, f"upstream calls per request <= 1: {seq['calls_per_request']:.3f}"),
+        (seq["calls_per_request"] <= 1, f"upstream calls per request <= 1 (1 connection): "
+                                        f"{seq['calls_per_request']:.3f}"),
         (c100["calls_per_request"] <= 0.1, f"upstream calls per request at 100 connections <= 0.1: "
                                            f"{c100['calls_per_request']:.3f} (naive "
                                            f"{results['c100_naive']['calls_per_request']:.3f})"),
@@ -305,6 +333,7 @@ async def run(duration_s: float, json_path: str | None) -> int:
     print("\ntargets (issue 4)")
     for ok, text in checks:
         print(f"  {verdict(ok)} {text}")
+    print("\n".join(machine()[1:2]) + " (at the end)")
     if json_path:
         Path(json_path).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     return 0
@@ -320,10 +349,11 @@ def _fetch(url: str) -> bytes:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of each wrk run (default 5)")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds of each wrk run (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per load (default 3)")
     parser.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
     args = parser.parse_args()
-    return asyncio.run(run(args.duration, args.json_path))
+    return asyncio.run(run(args.duration, args.rounds, args.json_path))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from tes_contract.server.collectors import (
     RouteCounts,
     StatusSources,
     Upstreams,
-    assemble_status,
     dumps,
+    status_fields,
 )
 from tes_contract.server.logs import log_event
 from tes_contract.server.settings import Settings
@@ -74,7 +74,12 @@ WORKER_VALIDATOR = web.AppKey("worker_validator", Validator)
 
 def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON answer with the contract's headers: no-cache and the status version."""
-    response = web.Response(body=dumps(document), status=status, content_type="application/json")
+    return json_bytes_response(dumps(document), status, headers)
+
+
+def json_bytes_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """`json_response` for a body already encoded."""
+    response = web.Response(body=body, status=status, content_type="application/json")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-TES-Status-Version"] = STATUS_VERSION
     if headers:
@@ -95,8 +100,7 @@ async def status_handler(request: web.Request) -> web.StreamResponse:
         address.learn(request)
     try:
         tmux, worker = await app[UPSTREAMS].both()
-        body = assemble_status(app[SOURCES], tmux, worker)
-        return json_response(body)
+        return json_bytes_response(status_fields(app[SOURCES], tmux, worker).json())
     except Exception:
         log_event("status_assembly_failed", level=logging.ERROR, exc_info=True)
         return error_response(503, "status assembly failed", "a server fault, not an upstream one: see the server "
