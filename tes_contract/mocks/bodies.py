@@ -107,6 +107,11 @@ def error_answer(status: int, message: str, resolution: str = "") -> Answer:
     return Answer(status, dumps(document))
 
 
+def http_error_answer(upstream: str, status: int) -> Answer:
+    """The answer of the `http_error` scenario."""
+    return error_answer(status, f"{upstream} upstream failing on purpose ({status})")
+
+
 def snapshot_answer(worker_id: str, workers: list[dict[str, Any]]) -> Answer:
     """Answer `GET /workers/{id}/snapshot`: a JSON attachment, 400 for a malformed id, 404 for an unknown one."""
     if not WORKER_ID.match(worker_id):

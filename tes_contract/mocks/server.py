@@ -25,6 +25,7 @@ from tes_contract.mocks.bodies import (
     dumps,
     error_answer,
     healthy_body,
+    http_error_answer,
     invalid_body,
     snapshot_answer,
     zero_body,
@@ -196,8 +197,7 @@ class UpstreamMock:
             prepared.answer = Answer(200, dumps(document), content_type)
             prepared.records = document.get("workers", [])
         elif name == "http_error":
-            status = params["status"]
-            prepared.answer = error_answer(status, f"{self.upstream} upstream failing on purpose ({status})")
+            prepared.answer = http_error_answer(self.upstream, params["status"])
             prepared.routed = False
         elif name == "invalid_shape":
             prepared.answer = Answer(200, dumps(invalid_body(self.upstream, params["variant"])))
