@@ -21,6 +21,7 @@ async def test_put_and_get_scenario_flip_the_mock(mock_upstreams, api):
     put = await api.put("/upstreams/worker/scenario", json={"scenario": "healthy", "connected": 7})
     assert put.status_code == 200 and put.json()["connected"] == 7
     got = (await api.get("/upstreams/worker/scenario")).json()
+    validator_for("mock-scenario.json").validate(got)
     assert (got["scenario"], got["connected"], got["listening"], got["port"]) == \
         ("healthy", 7, True, mock_upstreams.worker_port)
     async with httpx.AsyncClient(timeout=5) as client:
