@@ -20,6 +20,11 @@ from tes_contract.mocks.cli import parse_params
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def mock_upstreams_options():
+    return {"client_timeout_ms": 250}  # "0.8x" below stays short
+
+
 def test_params_read_as_json_else_text():
     assert parse_params(("connected=7", "delay=0.8x", "online=false", 'body={"a": 1}')) == {
         "connected": 7, "delay": "0.8x", "online": False, "body": {"a": 1}}

@@ -247,6 +247,8 @@ async def test_fixed_serves_exactly_the_given_answer(mock_upstreams, client):
     response = await client.get(status_url(mock_upstreams))
     assert (response.status_code, response.content, response.headers["content-type"], response.headers["x-a"]) \
         == (200, b"not json", "text/plain", "b")
+    await mock_upstreams.set("worker", "fixed", raw_base64="/w==")  # not UTF-8: bytes as given
+    assert (await client.get(status_url(mock_upstreams))).content == b"\xff"
 
 
 async def test_journal_records_every_request_with_its_decision(mock_upstreams, client):

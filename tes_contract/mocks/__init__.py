@@ -19,6 +19,7 @@ from tes_contract.mocks.scenarios import (
     parse_scenario,
 )
 from tes_contract.mocks.server import MockSettings, UpstreamMock
+from tes_contract.mocks.timeline import Phase, Timeline, TimelineRun, load_timeline, parse_timeline
 from tes_contract.mocks.upstreams import MockUpstreams
 
 __all__ = [
@@ -31,9 +32,14 @@ __all__ = [
     "MockControlError",
     "MockSettings",
     "MockUpstreams",
+    "Phase",
     "Scenario",
     "ScenarioError",
+    "Timeline",
+    "TimelineRun",
     "UpstreamMock",
     "create_control_app",
+    "load_timeline",
     "parse_scenario",
+    "parse_timeline",
 ]

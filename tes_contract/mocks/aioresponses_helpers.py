@@ -38,7 +38,15 @@ from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
-from tes_contract.mocks.bodies import MALFORMED, dumps, healthy_body, http_error_answer, invalid_body, zero_body
+from tes_contract.mocks.bodies import (
+    MALFORMED,
+    dumps,
+    fixed_body,
+    healthy_body,
+    http_error_answer,
+    invalid_body,
+    zero_body,
+)
 from tes_contract.mocks.scenarios import Scenario, ScenarioError, parse_scenario
 
 
@@ -86,8 +94,7 @@ def _answer(scenario: Scenario) -> tuple[int, bytes, str, dict[str, str]]:
     if name == "invalid_shape":
         return 200, dumps(invalid_body(upstream, params["variant"])), "application/json", {}
     if name == "fixed":
-        body = params["raw"].encode() if "raw" in params else dumps(params["body"])
-        return params["status"], body, params["content_type"], dict(params.get("headers", {}))
+        return params["status"], fixed_body(params), params["content_type"], dict(params.get("headers", {}))
     content_type = params.get("content_type", "application/json")
     return 200, dumps(healthy_body(upstream, params)), content_type, {}
 

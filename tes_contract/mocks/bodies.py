@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -105,6 +106,15 @@ def error_answer(status: int, message: str, resolution: str = "") -> Answer:
     """Return a JSON error answer (schemas/error.json)."""
     document = {"error": message, **({"resolution": resolution} if resolution else {})}
     return Answer(status, dumps(document))
+
+
+def fixed_body(params: dict[str, Any]) -> bytes:
+    """The exact bytes of a `fixed` scenario: `body` as JSON, `raw` as UTF-8, or `raw_base64` decoded."""
+    if "raw_base64" in params:
+        return base64.b64decode(params["raw_base64"])
+    if "raw" in params:
+        return str(params["raw"]).encode()
+    return dumps(params["body"])
 
 
 def http_error_answer(upstream: str, status: int) -> Answer:

@@ -24,6 +24,7 @@ from tes_contract.mocks.bodies import (
     Answer,
     dumps,
     error_answer,
+    fixed_body,
     healthy_body,
     http_error_answer,
     invalid_body,
@@ -206,9 +207,8 @@ class UpstreamMock:
             prepared.answer = Answer(200, MALFORMED[self.upstream])
             prepared.routed = False
         elif name == "fixed":
-            raw = params["raw"].encode() if "raw" in params else dumps(params["body"])
             headers = tuple(params.get("headers", {}).items())
-            prepared.answer = Answer(params["status"], raw, params["content_type"], headers)
+            prepared.answer = Answer(params["status"], fixed_body(params), params["content_type"], headers)
             prepared.routed = False
         self._prepared[id(scenario)] = prepared
 
