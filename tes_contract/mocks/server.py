@@ -145,10 +145,10 @@ class UpstreamMock:
                 await self._open()
             elif not want_open and self._site is not None:
                 await self._site.stop()
-                self._site = None
                 # A dead process drops its open connections too; keep-alive clients must not get answers.
                 self._drop_connections()
                 await self._connections_gone()
+                self._site = None  # only now is `listening` false: down is fully in force
 
     async def _connections_gone(self, within_s: float = 1.0) -> None:
         """Wait until the dropped sockets are really closed, so `down` is in force when `set` returns."""
