@@ -293,7 +293,8 @@ class UpstreamMock:
         path = request.path
         if path == (self.tmux_path if self.upstream == "tmux" else "/workers/status"):
             if request.method not in ("GET", "HEAD"):
-                return error_answer(405, f"method {request.method} not allowed on {path}", "use GET")
+                refusal = error_answer(405, f"method {request.method} not allowed on {path}", "use GET")
+                return Answer(405, refusal.body, headers=(("Allow", "GET, HEAD"),))
             return prepared.answer
         parts = path.split("/")
         if self.upstream == "worker" and len(parts) == 4 and parts[1] == "workers" and parts[3] == "snapshot":
