@@ -37,20 +37,37 @@ class DocumentResult:
                 "problems": [p.as_dict() for p in self.problems]}
 
 
+class _NotJsonConstant(ValueError):
+    """Python's json accepts NaN, Infinity and -Infinity; JSON does not."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJsonConstant(name)
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def _read(path: str, stdin: IO[str]) -> str:
-    if path == "-":
-        return stdin.read()
+    source = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ToolError(f"{path}: cannot read: {exc}") from exc
+        return stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolError(f"{source}: not UTF-8 text (byte {exc.start}: {exc.reason}); is it a binary file?") from exc
+    except OSError as exc:
+        raise ToolError(f"{source}: cannot read: {exc.strerror or exc}") from exc
 
 
 def parse_documents(text: str, source: str) -> Iterator[tuple[int | None, Any]]:
     """Yield (line, document) from one JSON document or JSON Lines; ToolError names line and column."""
+    if not text.strip():
+        raise ToolError(f"{source}: empty input, no JSON document")
     try:
-        yield None, json.loads(text)
+        yield None, _loads(text)
         return
+    except _NotJsonConstant as exc:
+        raise ToolError(f"{source}: not JSON: {exc} is not a JSON value") from exc
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
             raise ToolError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
@@ -58,7 +75,9 @@ def parse_documents(text: str, source: str) -> Iterator[tuple[int | None, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, _loads(line)
+        except _NotJsonConstant as exc:
+            raise ToolError(f"{source}: not JSON Lines: {exc} is not a JSON value, at line {number}") from exc
         except json.JSONDecodeError as exc:
             raise ToolError(
                 f"{source}: not JSON Lines: {exc.msg} at line {number} column {exc.colno}"
@@ -70,8 +89,6 @@ def validate_text(text: str, source: str, kind: str = "status", schema_only: boo
     if kind not in KINDS:
         raise ToolError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
     documents = list(parse_documents(text, source))
-    if not documents:
-        raise ToolError(f"{source}: no JSON document found")
     return [DocumentResult(source, line, document_problems(kind, doc, schema_only=schema_only))
             for line, doc in documents]
 

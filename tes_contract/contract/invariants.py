@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from tes_contract.contract.clauses import CLAUSE_IDS
-from tes_contract.contract.rules import STATUS_VERSION, traffic_mode_for
+from tes_contract.contract.rules import traffic_mode_for
 from tes_contract.contract.schemas import validator_for
+from tes_contract.errors import ToolError
 
 _CLAUSE_IN_DESCRIPTION = re.compile(r"^([A-Z]+(?:-[A-Z0-9]+)+):")
 
@@ -43,18 +45,44 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def _clause_of(error: ValidationError, kind: str) -> str:
-    description = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
+def _leading_clause(subschema: Any) -> str | None:
+    description = subschema.get("description", "") if isinstance(subschema, dict) else ""
     match = _CLAUSE_IN_DESCRIPTION.match(description)
-    if match and match.group(1) in CLAUSE_IDS:
-        return match.group(1)
-    return _KIND_CLAUSE[kind]
+    return match.group(1) if match and match.group(1) in CLAUSE_IDS else None
+
+
+def _clause_of(error: ValidationError, kind: str) -> str:
+    """Cite the most specific clause: the one a description names, else the kind's shape clause.
+
+    The failing subschema's description decides; for a missing key, the missing property's own description
+    (so a worker body without `connected` cites UPSTREAM-WORKER-VALID, not the shape clause).
+    """
+    if error.validator == "required" and isinstance(error.schema, dict) and isinstance(error.validator_value, list):
+        properties = error.schema.get("properties", {})
+        for name in error.validator_value:
+            if error.message == f"{name!r} is a required property":
+                found = _leading_clause(properties.get(name))
+                if found:
+                    return found
+    return _leading_clause(error.schema) or _KIND_CLAUSE[kind]
 
 
 def _schema_problems(kind: str, document: Any) -> Iterator[Problem]:
     errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: (list(e.absolute_path), e.message))
     for error in errors:
         yield Problem(_pointer(error.absolute_path), _clause_of(error, kind), error.message)
+
+
+def _non_finite_problems(kind: str, document: Any, path: tuple[Any, ...] = ()) -> Iterator[Problem]:
+    # Python's json module accepts NaN and Infinity; JSON does not, and NaN slips past every range keyword.
+    if isinstance(document, float) and not math.isfinite(document):
+        yield Problem(_pointer(path), _KIND_CLAUSE[kind], f"{document!r} is not a JSON number")
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            yield from _non_finite_problems(kind, value, (*path, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from _non_finite_problems(kind, value, (*path, index))
 
 
 def _get(document: Any, *path: str) -> Any:
@@ -65,24 +93,40 @@ def _get(document: Any, *path: str) -> Any:
     return document
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _count(value: Any) -> bool:
+    """True for a value that passes its field's schema as a count: an integer-valued number >= 0, not a bool."""
+    return (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            and value >= 0 and value == int(value))
+
+
+def _rate(value: Any) -> bool:
+    """True for a value that passes the errorRate schema: a finite number in [0, 1], not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+_TRAFFIC_MODES = ("normal", "degraded", "isolated")
+_TELEMETRY = ("healthy", "degraded", "offline")
 
 
 def status_invariant_problems(body: Any, header_version: str | None = None, prefix: str = "") -> Iterator[Problem]:
-    """Yield every broken cross-field invariant of one EnhancedStatusData body."""
+    """Yield every broken cross-field invariant of one EnhancedStatusData body.
+
+    An invariant is judged only when the fields it relates each pass their own schema: a field that is
+    already wrong is reported once, under its field clause, not again as a broken invariant.
+    `header_version` is the `X-TES-Status-Version` header of the answer, when there is one (STATUS-INV-VERSION);
+    that `statusVersion` is "2.0" is the schema's business (STATUS-FIELD-VERSION).
+    """
     workers = _get(body, "vector", "sessions", "activeWorkers")
     telemetry = _get(body, "meta", "telemetryStatus")
-    if _is_number(workers) and telemetry in ("healthy", "degraded", "offline"):
-        if (telemetry == "healthy") != (workers > 0):
-            yield Problem(
-                f"{prefix}/meta/telemetryStatus", "STATUS-INV-TELEMETRY",
-                f"telemetryStatus is {telemetry!r} but activeWorkers is {workers}: healthy exactly when "
-                "activeWorkers > 0",
-            )
+    if _count(workers) and telemetry in _TELEMETRY and (telemetry == "healthy") != (workers > 0):
+        yield Problem(
+            f"{prefix}/meta/telemetryStatus", "STATUS-INV-TELEMETRY",
+            f"telemetryStatus is {telemetry!r} but activeWorkers is {workers}: healthy exactly when "
+            "activeWorkers > 0",
+        )
     rate = _get(body, "vector", "others", "errorRate")
     mode = _get(body, "vector", "directions", "trafficMode")
-    if _is_number(rate) and 0 <= rate <= 1 and isinstance(mode, str):
+    if _rate(rate) and mode in _TRAFFIC_MODES:
         expected = traffic_mode_for(rate)
         if mode != expected:
             yield Problem(
@@ -92,13 +136,13 @@ def status_invariant_problems(body: Any, header_version: str | None = None, pref
             )
     flow_active = _get(body, "vector", "directions", "requestFlow", "activeRoutes")
     flow_total = _get(body, "vector", "directions", "requestFlow", "totalRoutes")
-    if _is_number(flow_active) and _is_number(flow_total) and flow_active > flow_total:
+    if _count(flow_active) and _count(flow_total) and flow_active > flow_total:
         yield Problem(
             f"{prefix}/vector/directions/requestFlow/activeRoutes", "STATUS-INV-ROUTES",
             f"activeRoutes {flow_active} exceeds totalRoutes {flow_total}",
         )
     direction_active = _get(body, "vector", "directions", "activeRoutes")
-    if _is_number(flow_active) and _is_number(direction_active) and flow_active != direction_active:
+    if _count(flow_active) and _count(direction_active) and flow_active != direction_active:
         yield Problem(
             f"{prefix}/vector/directions/activeRoutes", "STATUS-INV-ROUTES-EQUAL",
             f"directions.activeRoutes {direction_active} differs from requestFlow.activeRoutes {flow_active}",
@@ -109,15 +153,14 @@ def status_invariant_problems(body: Any, header_version: str | None = None, pref
             f"{prefix}/meta/statusVersion", "STATUS-INV-VERSION",
             f"statusVersion {version!r} differs from the X-TES-Status-Version header {header_version!r}",
         )
-    elif header_version is None and version is not None and version != STATUS_VERSION:
-        yield Problem(f"{prefix}/meta/statusVersion", "STATUS-INV-VERSION",
-                      f"statusVersion is {version!r}, not {STATUS_VERSION!r}")
 
 
 def document_problems(kind: str, document: Any, *, schema_only: bool = False,
                       header_version: str | None = None) -> list[Problem]:
     """Return every problem of one document of `kind`: schema first, then (unless `schema_only`) invariants."""
-    problems = list(_schema_problems(kind, document))
+    if kind not in _KIND_CLAUSE:
+        raise ToolError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(_KIND_CLAUSE))}")
+    problems = [*_non_finite_problems(kind, document), *_schema_problems(kind, document)]
     if not schema_only:
         if kind == "status":
             problems.extend(status_invariant_problems(document, header_version))
