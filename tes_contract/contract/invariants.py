@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
@@ -67,10 +68,42 @@ def _clause_of(error: ValidationError, kind: str) -> str:
     return _leading_clause(error.schema) or _KIND_CLAUSE[kind]
 
 
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+               (dict, "object"), (type(None), "null"))
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """The value as JSON (not Python repr: `true`, not `True`), shortened for a message."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _message(error: ValidationError) -> str:
+    """jsonschema's message, in JSON words where it would show Python reprs to a reader."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "type":
+        got = next(name for cls, name in _JSON_TYPES if isinstance(error.instance, cls))
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        message = f"expected {expected_text}, got {got} {_show(error.instance)}"
+        if got == "boolean" and expected_text in ("integer", "number"):
+            message += " (a JSON boolean is not a number)"
+        return message
+    if error.validator == "const":
+        return f"expected {_show(error.validator_value)}, got {_show(error.instance)}"
+    if error.validator == "enum" and isinstance(error.validator_value, list):
+        return f"{_show(error.instance)} is not one of {', '.join(_show(v) for v in error.validator_value)}"
+    if error.validator == "pattern":
+        example = schema.get("examples", [None])[0]
+        hint = f", e.g. {_show(example)}" if example is not None else ""
+        return f"{_show(error.instance)} does not match the pattern {error.validator_value}{hint}"
+    return error.message
+
+
 def _schema_problems(kind: str, document: Any) -> Iterator[Problem]:
     errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: (list(e.absolute_path), e.message))
     for error in errors:
-        yield Problem(_pointer(error.absolute_path), _clause_of(error, kind), error.message)
+        yield Problem(_pointer(error.absolute_path), _clause_of(error, kind), _message(error))
 
 
 def _non_finite_problems(kind: str, document: Any, path: tuple[Any, ...] = ()) -> Iterator[Problem]:
