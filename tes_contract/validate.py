@@ -49,6 +49,11 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
 
 
+def _what(exc: json.JSONDecodeError) -> str:
+    # Some of json's messages end in " at" ("Invalid control character at"); the position follows anyway.
+    return exc.msg.removesuffix(" at")
+
+
 def _read(path: str, stdin: IO[str]) -> str:
     source = "<stdin>" if path == "-" else path
     try:
@@ -70,7 +75,7 @@ def parse_documents(text: str, source: str) -> Iterator[tuple[int | None, Any]]:
         raise ToolError(f"{source}: not JSON: {exc} is not a JSON value") from exc
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
-            raise ToolError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+            raise ToolError(f"{source}: not JSON: {_what(exc)} at line {exc.lineno} column {exc.colno}") from exc
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -80,7 +85,7 @@ def parse_documents(text: str, source: str) -> Iterator[tuple[int | None, Any]]:
             raise ToolError(f"{source}: not JSON Lines: {exc} is not a JSON value, at line {number}") from exc
         except json.JSONDecodeError as exc:
             raise ToolError(
-                f"{source}: not JSON Lines: {exc.msg} at line {number} column {exc.colno}"
+                f"{source}: not JSON Lines: {_what(exc)} at line {number} column {exc.colno}"
             ) from exc
 
 
