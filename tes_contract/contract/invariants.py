@@ -78,7 +78,7 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _message(error: ValidationError) -> str:
+def plain_message(error: ValidationError) -> str:
     """jsonschema's message, in JSON words where it would show Python reprs to a reader."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "type":
@@ -103,7 +103,7 @@ def _message(error: ValidationError) -> str:
 def _schema_problems(kind: str, document: Any) -> Iterator[Problem]:
     errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: (list(e.absolute_path), e.message))
     for error in errors:
-        yield Problem(_pointer(error.absolute_path), _clause_of(error, kind), _message(error))
+        yield Problem(_pointer(error.absolute_path), _clause_of(error, kind), plain_message(error))
 
 
 def _non_finite_problems(kind: str, document: Any, path: tuple[Any, ...] = ()) -> Iterator[Problem]:
