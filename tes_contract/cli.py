@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from tes_contract import __version__
 from tes_contract import lint as lint_module
 from tes_contract import validate as validate_module
 from tes_contract.contract.schemas import KINDS
@@ -28,7 +29,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tes-contract")
+@click.version_option(version=__version__, prog_name="tes-contract")
 def cli() -> None:
     """Contract-first kit for the TES Enhanced Status API v2.0."""
 
