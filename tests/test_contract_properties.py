@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tes_contract.contract import document_problems
+from tes_contract.contract.invariants import is_valid_document
 from tes_contract.contract.rules import traffic_mode_for
 
 from .strategies import TRAFFIC_RATES, status_documents
@@ -85,7 +86,10 @@ def put(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any
 
 
 def clauses_of(doc: Any, kind: str = "status") -> set[str]:
-    return {p.clause for p in document_problems(kind, doc)}
+    """The clauses `doc` breaks; also proves the fast verdict (jsonschema-rs) agrees with the explaining one."""
+    problems = document_problems(kind, doc)
+    assert is_valid_document(kind, doc) == (not problems), [p.as_dict() for p in problems]
+    return {p.clause for p in problems}
 
 
 @PROPERTY
@@ -93,6 +97,16 @@ def clauses_of(doc: Any, kind: str = "status") -> set[str]:
 def test_generated_documents_validate(doc):
     assert document_problems("status", doc) == []
     assert document_problems("status-push", {"type": "status", "data": doc}) == []
+    assert is_valid_document("status", doc) and is_valid_document("status-push", {"type": "status", "data": doc})
+
+
+@PROPERTY
+@given(doc=status_documents(),
+       timestamp=st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z"))
+def test_fast_and_explaining_validators_agree_on_calendar_edge_cases(doc, timestamp):
+    # Month 13, February 30, hour 24, second 60: both validators must give the same verdict.
+    clauses = clauses_of(put(doc, ("timestamp",), timestamp))
+    assert clauses <= {"STATUS-FIELD-TIMESTAMP"}
 
 
 @PROPERTY

@@ -82,8 +82,8 @@ CLAUSES: tuple[Clause, ...] = (
        "Validate every body the harness receives with the JSON Schema 2020-12 validator, formats checked."),
     # --- fields --------------------------------------------------------------------------------------
     _c("STATUS-FIELD-TIMESTAMP", "core", "timestamp format",
-       "`timestamp` is RFC 3339 UTC with exactly three fractional digits and `Z`, taken when the snapshot is "
-       "assembled.",
+       "`timestamp` is RFC 3339 UTC with exactly three fractional digits and `Z` (no offset, no leap second "
+       "`:60`), taken when the snapshot is assembled.",
        "Pattern `YYYY-MM-DDTHH:MM:SS.sssZ`; within a few seconds of the harness's clock."),
     _c("STATUS-FIELD-TMUX", "core", "tmux counts sessions",
        "`sessions.tmux` is the number of tmux sessions (not panes) the tmux-status upstream reports; 0 when "

@@ -13,7 +13,7 @@ from jsonschema.exceptions import ValidationError
 
 from tes_contract.contract.clauses import CLAUSE_IDS
 from tes_contract.contract.rules import traffic_mode_for
-from tes_contract.contract.schemas import validator_for
+from tes_contract.contract.schemas import fast_validator_for, validator_for
 from tes_contract.errors import ToolError
 
 _CLAUSE_IN_DESCRIPTION = re.compile(r"^([A-Z]+(?:-[A-Z0-9]+)+):")
@@ -200,3 +200,52 @@ def document_problems(kind: str, document: Any, *, schema_only: bool = False,
         elif kind == "status-push":
             problems.extend(status_invariant_problems(_get(document, "data"), header_version, prefix="/data"))
     return problems
+
+
+def _has_non_finite(document: Any) -> bool:
+    if isinstance(document, float):
+        return not math.isfinite(document)
+    if isinstance(document, dict):
+        return any(_has_non_finite(value) for value in document.values())
+    if isinstance(document, list):
+        return any(_has_non_finite(value) for value in document)
+    return False
+
+
+#: Kinds whose schema types every value (closed objects, typed leaves): jsonschema-rs already rejects NaN and
+#: Infinity there, as it cannot represent them, so the walk for them is skipped. `error` allows extra keys.
+_FULLY_TYPED = frozenset({"status", "status-push", "tmux-status", "worker-status", "worker-list"})
+
+
+def _status_invariants_hold(body: Any, header_version: str | None) -> bool:
+    """status_invariant_problems(body) is empty, for a body that already passed the schema (so no checks)."""
+    vector, meta = body["vector"], body["meta"]
+    directions = vector["directions"]
+    flow = directions["requestFlow"]
+    return ((meta["telemetryStatus"] == "healthy") == (vector["sessions"]["activeWorkers"] > 0)
+            and traffic_mode_for(vector["others"]["errorRate"]) == directions["trafficMode"]
+            and flow["activeRoutes"] <= flow["totalRoutes"]
+            and directions["activeRoutes"] == flow["activeRoutes"]
+            and (header_version is None or meta["statusVersion"] == header_version))
+
+
+def is_valid_document(kind: str, document: Any, *, schema_only: bool = False,
+                      header_version: str | None = None) -> bool:
+    """True exactly when `document_problems` would find nothing, decided fast (jsonschema-rs for the schema).
+
+    Use it to skip the slow, explaining path for the documents that are fine; the property tests prove the
+    two verdicts agree.
+    """
+    if kind not in _KIND_CLAUSE:
+        raise ToolError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(_KIND_CLAUSE))}")
+    if not fast_validator_for(kind)(document):
+        return False
+    if kind not in _FULLY_TYPED and _has_non_finite(document):
+        return False
+    if schema_only:
+        return True
+    if kind == "status":
+        return _status_invariants_hold(document, header_version)
+    if kind == "status-push":
+        return _status_invariants_hold(document["data"], header_version)
+    return True
