@@ -13,8 +13,21 @@ from tes_contract.contract.clauses import (
     clause,
     family_of,
 )
-from tes_contract.contract.invariants import Problem, document_problems, status_invariant_problems
-from tes_contract.contract.schemas import KINDS, openapi_path, registry, schema, schema_dir, validator_for
+from tes_contract.contract.invariants import (
+    Problem,
+    document_problems,
+    is_valid_document,
+    status_invariant_problems,
+)
+from tes_contract.contract.schemas import (
+    KINDS,
+    fast_validator_for,
+    openapi_path,
+    registry,
+    schema,
+    schema_dir,
+    validator_for,
+)
 
 __all__ = [
     "BY_ID",
@@ -29,6 +42,8 @@ __all__ = [
     "clause",
     "document_problems",
     "family_of",
+    "fast_validator_for",
+    "is_valid_document",
     "openapi_path",
     "registry",
     "schema",
