@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from tes_contract.contract import CLAUSE_IDS, KINDS, document_problems
+from tes_contract.contract import CLAUSE_IDS, KINDS, document_problems, schema
+from tes_contract.contract.invariants import _KIND_CLAUSE
 from tes_contract.validate import validate_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -50,3 +52,31 @@ def test_invalid_example_breaks_exactly_its_clause(path: Path):
     assert problems, f"{path.name} validates"
     assert {p.clause for p in problems} == {clause}, [p.as_dict() for p in problems]
     assert all(p.message for p in problems)
+
+
+def _clauses_a_document_can_break() -> set[str]:
+    """Every clause document_problems can cite: schema descriptions, the kinds' shape clauses, the invariants."""
+    prefix = re.compile(r"^([A-Z]+(?:-[A-Z0-9]+)+):")
+    found = set(_KIND_CLAUSE.values()) | {"STATUS-INV-TELEMETRY", "STATUS-INV-TRAFFIC", "STATUS-INV-ROUTES",
+                                          "STATUS-INV-ROUTES-EQUAL"}
+
+    def walk(node):
+        if isinstance(node, dict):
+            match = prefix.match(node.get("description", "")) if isinstance(node.get("description"), str) else None
+            if match:
+                found.add(match.group(1))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for kind in KINDS:
+        walk(schema(kind))
+    return found
+
+
+def test_every_clause_a_document_can_break_has_an_invalid_example():
+    # STATUS-INV-VERSION compares with the response header, which a document alone does not carry.
+    named = {clause_of_invalid(p) for p in INVALID}
+    assert _clauses_a_document_can_break() - named == set()

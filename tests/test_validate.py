@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tes_contract.cli import cli
+from tes_contract.errors import ToolError
 from tes_contract.validate import parse_documents, validate_text
 
 from .conftest import ROOT, SEED, SEED_PATH
@@ -156,7 +157,7 @@ def test_unknown_kind_exit_2_lists_kinds():
     result = invoke("--kind", "statuses", "-", stdin=line(SEED))
     assert result.exit_code == 2
     assert "'statuses' is not one of" in result.output and "'worker-status'" in result.output
-    with pytest.raises(Exception, match="unknown kind 'statuses'"):
+    with pytest.raises(ToolError, match="unknown kind 'statuses'"):
         validate_text(line(SEED), "x", "statuses")
 
 
