@@ -43,7 +43,14 @@ def test_an_invariant_is_not_judged_over_a_field_that_is_already_wrong(seed):
 def test_missing_key_cites_the_missing_property_clause():
     problems = document_problems("worker-status", {"workers": []})
     assert [(p.pointer, p.clause, p.message) for p in problems] == [
-        ("", "UPSTREAM-WORKER-VALID", "'connected' is a required property")]
+        ("", "UPSTREAM-WORKER-VALID", 'missing required key "connected"')]
+
+
+def test_unknown_keys_are_named(seed):
+    seed["vector"]["sessions"]["panes"] = 9
+    seed["vector"]["sessions"]["load"] = 1
+    assert [(p.pointer, p.message) for p in document_problems("status", seed)] == [
+        ("/vector/sessions", 'unknown keys "panes", "load" (the object is closed)')]
 
 
 def test_error_outside_described_fields_cites_the_kind_clause():

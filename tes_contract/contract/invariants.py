@@ -82,13 +82,24 @@ def plain_message(error: ValidationError) -> str:
     """jsonschema's message, in JSON words where it would show Python reprs to a reader."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "type":
-        got = next(name for cls, name in _JSON_TYPES if isinstance(error.instance, cls))
+        got = next((name for cls, name in _JSON_TYPES if isinstance(error.instance, cls)),
+                   type(error.instance).__name__)
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
         message = f"expected {expected_text}, got {got} {_show(error.instance)}"
         if got == "boolean" and expected_text in ("integer", "number"):
             message += " (a JSON boolean is not a number)"
         return message
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        missing = [name for name in error.validator_value if error.message == f"{name!r} is a required property"]
+        if missing:
+            return f"missing required key {_show(missing[0])}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = schema.get("properties", {})
+        unknown = [key for key in error.instance if key not in known]
+        if unknown:
+            keys = ", ".join(_show(key) for key in unknown)
+            return f"unknown key{'s' if len(unknown) > 1 else ''} {keys} (the object is closed)"
     if error.validator == "const":
         return f"expected {_show(error.validator_value)}, got {_show(error.instance)}"
     if error.validator == "enum" and isinstance(error.validator_value, list):
