@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -99,10 +100,13 @@ def main() -> int:
                 out.write(json.dumps(doc, separators=(",", ":")) + "\n")
         size = path.stat().st_size
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", "tes_contract", "validate", str(path)], env=env,
                                 capture_output=True, text=True)
         elapsed = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     reported = {int(line.rsplit(":", 2)[-2]) for line in result.stdout.splitlines() if line.endswith(": INVALID")}
     rate = args.documents / elapsed
     print(f"documents:        {args.documents:,} ({size / 1e6:.1f} MB of JSON Lines)")
@@ -110,6 +114,8 @@ def main() -> int:
     print(f"reported invalid: {len(reported):,} (exit {result.returncode})")
     print(f"wall time:        {elapsed:.2f} s, process start included")
     print(f"throughput:       {rate:,.0f} documents/s (target {TARGET:,})")
+    print(f"CPU time:         {cpu:.2f} s, {args.documents / cpu:,.0f} documents per CPU-second "
+          "(what the rate would be with a core to itself)")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine:          {os.cpu_count()} CPUs, load average {load} (figures are only comparable when idle)")
     misjudged = reported ^ set(broken)
