@@ -97,11 +97,11 @@ def validate_text(text: str, source: str, kind: str = "status", schema_only: boo
     """Validate every document in `text`, returning one result each."""
     if kind not in KINDS:
         raise ToolError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
-    documents = list(parse_documents(text, source))
+    # Streamed: a parsed document is judged and dropped, so a large file is never held twice in memory.
     # Most documents are fine: a fast yes/no first, the explaining validator only for the others.
     return [DocumentResult(source, line, [] if is_valid_document(kind, doc, schema_only=schema_only)
                            else document_problems(kind, doc, schema_only=schema_only))
-            for line, doc in documents]
+            for line, doc in parse_documents(text, source)]
 
 
 def run(paths: list[str], kind: str, schema_only: bool, output_format: str,
@@ -117,10 +117,11 @@ def run(paths: list[str], kind: str, schema_only: bool, output_format: str,
                   indent=2)
         stdout.write("\n")
     else:
+        lines: list[str] = []
         for result in results:
-            stdout.write(f"{result.label}: {'valid' if result.valid else 'INVALID'}\n")
-            for problem in result.problems:
-                stdout.write(f"  {problem.pointer or '/'} [{problem.clause}] {problem.message}\n")
+            lines.append(f"{result.label}: {'valid' if result.valid else 'INVALID'}\n")
+            lines.extend(f"  {p.pointer or '/'} [{p.clause}] {p.message}\n" for p in result.problems)
         invalid = sum(not r.valid for r in results)
-        stdout.write(f"{len(results)} document(s), {invalid} invalid\n")
+        lines.append(f"{len(results)} document(s), {invalid} invalid\n")
+        stdout.write("".join(lines))
     return 0 if all_valid else 1
