@@ -21,6 +21,7 @@ async def test_put_and_get_scenario_flip_the_mock(mock_upstreams, api):
     put = await api.put("/upstreams/worker/scenario", json={"scenario": "healthy", "connected": 7})
     assert put.status_code == 200 and put.json()["connected"] == 7
     got = (await api.get("/upstreams/worker/scenario")).json()
+    validator_for("mock-scenario.json").validate(got)
     assert (got["scenario"], got["connected"], got["listening"], got["port"]) == \
         ("healthy", 7, True, mock_upstreams.worker_port)
     async with httpx.AsyncClient(timeout=5) as client:
@@ -39,6 +40,9 @@ async def test_put_and_get_scenario_flip_the_mock(mock_upstreams, api):
     ("/upstreams/worker/scenario", {"scenario": "http_error", "status": 200}, "'status' must be 400..599"),
     ("/upstreams/worker/scenario", {"scenario": "invalid_shape", "variant": "online_missing"}, "unknown variant"),
     ("/upstreams/worker/scenario", {"scenario": "fixed"}, "exactly one of 'body'"),
+    ("/upstreams/worker/scenario", {"scenario": "fixed", "raw": "x", "content_type": "a\r\nb: c"}, "control char"),
+    ("/upstreams/worker/scenario", {"scenario": "fixed", "raw": "x", "headers": {"a b": "c"}}, "header names"),
+    ("/upstreams/worker/scenario", {"scenario": "fixed", "raw_base64": "%%"}, "base64"),
     ("/upstreams/worker/scenario", {"scenario": "chaos", "weights": {"down": 1}}, "cannot be chosen per request"),
     ("/upstreams/worker/scenario", {"scenario": "flapping", "a": "bogus"}, "unknown scenario 'bogus'"),
     ("/upstreams/worker/scenario", {"connected": 3}, "missing \"scenario\""),
@@ -53,6 +57,15 @@ async def test_bad_requests_get_400_naming_the_bad_part(mock_upstreams, api, pat
     assert reason in response.json()["error"]
     validator_for("error").validate(response.json())
     assert mock_upstreams.get("worker") == before  # nothing changed
+
+
+async def test_unknown_paths_and_methods_answer_json(api):
+    missing = await api.get("/nowhere")
+    wrong = await api.post("/upstreams/worker/scenario", json={"scenario": "hang"})
+    assert (missing.status_code, wrong.status_code) == (404, 405)
+    assert "GET" in wrong.headers["allow"] and "PUT" in wrong.headers["allow"]
+    validator_for("error").validate(missing.json())
+    validator_for("error").validate(wrong.json())
 
 
 async def test_body_that_is_not_json_gets_400(api):

@@ -12,7 +12,6 @@ from typing import IO, Any
 
 import click
 
-from tes_contract.errors import ToolError
 from tes_contract.mocks.control import MockControl
 from tes_contract.mocks.upstreams import MockUpstreams
 
@@ -57,11 +56,8 @@ async def serve(options: dict[str, Any], stdout: IO[str], ready: asyncio.Event |
 
 
 def _run_control(call: Coroutine[Any, Any, Any]) -> Any:
-    try:
-        return asyncio.run(call)
-    except ToolError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    # A refusal of the control API is a MockControlError (a ToolError): the CLI group prints it, exit 2.
+    return asyncio.run(call)
 
 
 @click.group(invoke_without_command=True)
@@ -79,9 +75,12 @@ def _run_control(call: Coroutine[Any, Any, Any]) -> Any:
 @click.option("--client-timeout-ms", type=float, default=5000, show_default=True,
               help="Timeout of the server under test, the base of '0.8x' delays.")
 @click.option("--tmux-path", default="/api/dev/tmux/status", show_default=True, help="Path of the tmux endpoint.")
+@click.option("--journal-limit", type=click.IntRange(min=1), default=50_000, show_default=True,
+              help="Journal entries kept per upstream (oldest drop first).")
 @click.pass_context
 def mock(ctx: click.Context, host: str, tmux_port: int, worker_port: int, control_port: int, tmux_scenario: str,
-         worker_scenario: str, timeline: Path | None, seed: int, client_timeout_ms: float, tmux_path: str) -> None:
+         worker_scenario: str, timeline: Path | None, seed: int, client_timeout_ms: float, tmux_path: str,
+         journal_limit: int) -> None:
     """Serve the tmux-status and worker mock upstreams and their control API until Ctrl-C.
 
     Prints `tmux: URL`, `worker: URL`, `control: URL`. Subcommands drive a running mock.
@@ -92,7 +91,7 @@ def mock(ctx: click.Context, host: str, tmux_port: int, worker_port: int, contro
         options = {"host": host, "tmux_port": tmux_port, "worker_port": worker_port, "control_port": control_port,
                    "tmux": scenario_option(tmux_scenario), "worker": scenario_option(worker_scenario),
                    "timeline": timeline, "seed": seed, "client_timeout_ms": client_timeout_ms,
-                   "tmux_path": tmux_path}
+                   "tmux_path": tmux_path, "journal_limit": journal_limit}
     except json.JSONDecodeError as exc:
         raise click.BadParameter(f"not a scenario name or JSON object: {exc}") from exc
     sys.exit(asyncio.run(serve(options, sys.stdout)))
