@@ -66,7 +66,7 @@ WRONG_TYPE: dict[str, st.SearchStrategy[Any]] = {
                          st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer())),
     "number": st.one_of(st.booleans(), st.none(), st.text(), st.lists(st.integers(), max_size=2),
                         st.dictionaries(st.text(), st.integers(), max_size=2)),
-    "string": st.one_of(st.booleans(), st.none(), st.integers(), st.floats(allow_nan=False), st.just([])),
+    "string": st.one_of(st.booleans(), st.none(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.just([])),
     "enum": st.one_of(st.booleans(), st.none(), st.integers(), st.sampled_from(["NORMAL", "Healthy", "", "unknown"])),
     "const": st.one_of(st.sampled_from([2.0, 2, "2", "2.00", "2.0 ", "v2.0", "1.0", None, True])),
     "timestamp": st.one_of(st.integers(0, 2**42), st.none(), st.booleans(), st.just("")),
