@@ -183,7 +183,8 @@ class Recorder:
                     outcome.failures.append(failure)
         if self._on_event:
             for failure in filled:
-                self._on_event("failure", f"{failure.clause} [{scenario}] {failure.observed}")
+                self._on_event("failure", f"{failure.clause} [{scenario}] expected {failure.expected}; "
+                                          f"observed {failure.observed}")
         return filled
 
     def not_implemented(self, profile: str, reason: str, clauses: Iterable[str]) -> None:

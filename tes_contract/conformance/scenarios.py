@@ -126,6 +126,10 @@ class Mocks:
         """The calls the upstream has seen."""
         return list(await _maybe_await(self.upstreams.journal(upstream)))
 
+    async def clear_journal(self, upstream: str) -> None:
+        """Forget the calls the upstream has seen."""
+        await _maybe_await(self.upstreams.clear_journal(upstream))
+
     async def journals(self) -> dict[str, list[dict[str, Any]]]:
         """Both journals."""
         return {upstream: await self.journal(upstream) for upstream in UPSTREAMS}

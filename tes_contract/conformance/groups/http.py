@@ -60,9 +60,18 @@ def operations(profiles: tuple[str, ...]) -> list[Any]:
     return found
 
 
+def _header_pairs(headers: Any) -> list[tuple[str, str]]:
+    """schemathesis keeps headers as {name: [values]}; requests as {name: value}."""
+    pairs = []
+    for name, value in headers.items():
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((str(name), str(item)))
+    return pairs
+
+
 def _exchange(response: Any, started: float) -> Exchange:
     exchange = Exchange(response.request.method, response.request.url, sent_at=started, received_at=time.time(),
-                        status=response.status_code, headers=list(response.headers.items()), text=response.text)
+                        status=response.status_code, headers=_header_pairs(response.headers), text=response.text)
     try:
         exchange.body = response.json()
     except ValueError:
@@ -122,6 +131,7 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
 
     def judge(case: Any, response: Any, started: float, name: str) -> Exchange:
         exchange = _exchange(response, started)
+        ctx.recorder.count_exchange()
         relevant = _clauses_for(profile, operation.path, exchange)
         ctx.check(schemathesis_checks_pass, name, case, response, exchange, operation, clauses=relevant)
         ctx.check(error_body_is_json, name, exchange)
@@ -147,8 +157,8 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
         return
     schema = load_schema()
     config = schema.config.generation_for(operation=operation)
-    for case in schema.iter_coverage_cases(operation, generation_modes=[GenerationMode.POSITIVE],
-                                           generation_config=config):
+    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]  # undeclared methods come with the negative ones
+    for case in schema.iter_coverage_cases(operation, generation_modes=modes, generation_config=config):
         if case.method.upper() not in REFUSED_METHODS:
             continue
         if ctx.stop.is_set():

@@ -52,7 +52,7 @@ async def _self_check_mocks(ctx: GroupContext, upstream: str) -> None:
         body = await response.json(content_type=None)
     clause = "UPSTREAM-TMUX-SHAPE" if upstream == "tmux" else "UPSTREAM-WORKER-SHAPE"
     ctx.check(mock_answers_match_upstream_schema, ctx.scenario("healthy"), upstream, body, clauses=(clause,))
-    await ctx.mocks.upstreams.clear_journal(upstream)
+    await ctx.mocks.clear_journal(upstream)
 
 
 async def run_upstream_scenarios(ctx: GroupContext, upstream: str) -> None:
