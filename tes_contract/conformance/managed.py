@@ -64,12 +64,13 @@ class ManagedServer:
     """One server process under test; `async with` starts it, waits until it accepts, and kills its group."""
 
     def __init__(self, command: str, env: Mapping[str, str | None], *, name: str = "server",
-                 host: str = "127.0.0.1", startup_timeout_s: float = 30.0, cwd: str | None = None) -> None:
+                 host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 30.0,
+                 cwd: str | None = None) -> None:
         self.argv = split_command(command)
         self.command = command
         self.name = name
         self.host = host
-        self.port = free_port(host)
+        self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
         self.cwd = cwd
         self.env = server_environment({**env, "TES_HOST": host, "TES_PORT": str(self.port)})

@@ -10,6 +10,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+import aiohttp
+
 from tes_contract.conformance.client import Client
 from tes_contract.conformance.groups import GROUPS, Group, GroupContext, Stopped, finish_group
 from tes_contract.conformance.managed import ManagedServer, split_command
@@ -103,6 +105,7 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
 async def _run_live(options: Options, recorder: Recorder, stop: threading.Event) -> None:
     assert options.url is not None
     timeout_ms = options.timeout_ms or DEFAULT_TIMEOUT_MS
+    await _require_reachable(options.url)
     control = MockControl(options.mock_control) if options.mock_control else None
     try:
         if control is not None:
@@ -120,6 +123,16 @@ async def _run_live(options: Options, recorder: Recorder, stop: threading.Event)
             with contextlib.suppress(Exception):
                 await control.reset()
             await control.aclose()
+
+
+async def _require_reachable(url: str) -> None:
+    """Live mode: fail as a setup error (exit 2) when nothing answers at `url`."""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url.rstrip("/") + "/api/dev/status",
+                                                                   timeout=aiohttp.ClientTimeout(total=30)):
+            return
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise SetupError(f"--url {url}: the server does not answer ({type(exc).__name__}: {exc})") from exc
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,7 @@ from tes_contract.conformance.checks.response import (
     query_string_ignored,
 )
 from tes_contract.conformance.groups.base import GroupContext, Stopped
-from tes_contract.conformance.model import NOT_JSON, Exchange, Failure
+from tes_contract.conformance.model import NOT_JSON, Exchange, Failure, run_check
 from tes_contract.conformance.registry import check
 from tes_contract.contract.schemas import openapi_path
 
@@ -147,8 +147,13 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
         if ctx.stop.is_set():
             raise Stopped
         started = time.time()
-        response = case.call(base_url=base_url, session=session, params=query or None, timeout=30)
-        exchange = judge(case, response, started, scenario + (" ?query" if query else ""))
+        name = scenario + (" ?query" if query else "")
+        try:
+            response = case.call(base_url=base_url, session=session, params=query or None, timeout=30)
+        except requests.RequestException as exc:
+            _no_answer(ctx, name, case, exc)
+            return
+        exchange = judge(case, response, started, name)
         if is_status and query:
             ctx.check(query_string_ignored, ctx.scenario("query-string"), exchange)
 
@@ -164,11 +169,26 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
         if ctx.stop.is_set():
             raise Stopped
         started = time.time()
-        response = case.call(base_url=base_url, session=session, timeout=30)
         name = ctx.scenario(f"{case.method.upper()} {operation.path}")
+        try:
+            response = case.call(base_url=base_url, session=session, timeout=30)
+        except requests.RequestException as exc:
+            _no_answer(ctx, name, case, exc)
+            continue
         exchange = judge(case, response, started, name)
         ctx.check(method_not_allowed_lists_get, name, exchange)
     session.close()
+
+
+@check("STATUS-HTTP-4")
+def server_answers(error: str) -> Iterator[Failure]:
+    """The server answers every request (no dropped connection, no stall)."""
+    yield Failure("STATUS-HTTP-4", "an answer", f"no answer: {error}")
+
+
+def _no_answer(ctx: GroupContext, scenario: str, case: Any, exc: Exception) -> None:
+    context = Failure("", "", "", curl=case.as_curl_command(), seed=ctx.seed)
+    run_check(ctx.recorder, server_answers, scenario, f"{type(exc).__name__}: {exc}"[:300], context=context)
 
 
 def _clauses_for(profile: str, path: str, exchange: Exchange) -> tuple[str, ...]:

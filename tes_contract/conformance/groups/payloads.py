@@ -16,7 +16,7 @@ from tes_contract.conformance.client import upstream_fields
 from tes_contract.conformance.groups.base import GroupContext, Stopped
 from tes_contract.conformance.model import Failure
 from tes_contract.conformance.registry import check
-from tes_contract.conformance.scenarios import HEALTHY, expected_fields
+from tes_contract.conformance.scenarios import expected_fields, healthy_fields
 
 # Integers stay within 2**53 and floats are never integral (2.0): JSON parsers of other languages read
 # those as integers, and the contract's rule is about the JSON value, not one parser's types.
@@ -73,8 +73,8 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     assert ctx.mocks is not None
     loop = asyncio.get_running_loop()
     name = ctx.scenario("property")
-    other = "worker" if upstream == "tmux" else "tmux"
-    await ctx.mocks.set(other, "healthy", **HEALTHY[other])
+    await ctx.mocks.healthy()
+    await ctx.observe(ctx.scenario("healthy-start"), {**healthy_fields("tmux"), **healthy_fields("worker")})
     last_failure: list[tuple[int, Any, dict[str, Any], str]] = []
 
     async def serve_and_read(status: int, payload: Any) -> tuple[dict[str, Any], str]:

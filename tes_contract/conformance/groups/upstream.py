@@ -63,6 +63,8 @@ async def run_upstream_scenarios(ctx: GroupContext, upstream: str) -> None:
     await ctx.mocks.healthy()
     if ctx.managed:
         await _self_check_mocks(ctx, upstream)
+    # Start from both healthy (in live mode a breaker may still hold an earlier group's failure).
+    await ctx.observe(ctx.scenario("healthy-start"), _both_healthy())
     for scenario in scenarios_for(upstream):
         ctx.ensure_running()
         await ctx.mocks.set(upstream, scenario.mock, **scenario.params)
