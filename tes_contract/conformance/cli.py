@@ -103,12 +103,13 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
 @click.option("--exit", "exit_after", is_flag=True, help="Stop after the report instead of serving until Ctrl-C.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH")
-def demo_command(port: int, exit_after: bool, seed: int, reports: tuple[str, ...]) -> None:
+@click.option("--group", "groups", multiple=True, help="Run only this scenario group (repeatable).")
+def demo_command(port: int, exit_after: bool, seed: int, reports: tuple[str, ...], groups: tuple[str, ...]) -> None:
     """The main job: start the mocks and the reference server, run conform against it, keep serving."""
     for spec in reports:
         parse_report_spec(spec)
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port}: not a port number")
-    options = Options(server=reference_server_command(), seed=seed)
+    options = Options(server=reference_server_command(), seed=seed, groups=groups or None)
     options.validate()
     sys.exit(asyncio.run(_demo(port, exit_after, options, list(reports), sys.stdout)))
