@@ -79,3 +79,22 @@ def test_conform_cli_exit_1_and_reports(tmp_path):
     assert "[STATUS-HDR-2]" in done.stdout and "reproduce: " in done.stdout and "curl -si" in done.stdout
     document = json.loads(report.read_text())
     assert [row["status"] for row in document["clauses"] if row["clause"] == "STATUS-HDR-2"] == ["failed"]
+
+
+async def test_live_mode_checks_a_running_server_and_drives_its_mocks(monkeypatch):
+    from tes_contract.conformance import arun_conformance
+    from tes_contract.conformance.managed import ManagedServer
+    from tes_contract.mocks import MockUpstreams
+
+    monkeypatch.setenv("FAKE_BUGS", "count_panes")
+    async with MockUpstreams(client_timeout_ms=1000) as mocks:
+        env = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
+               "TES_UPSTREAM_TIMEOUT_MS": "1000"}
+        async with ManagedServer(FAKE, env, name="live", cwd=str(ROOT)) as server:
+            plain = await arun_conformance(Options(url=server.url, seed=3))
+            assert plain.failed_clauses() == set() and plain.exchanges > 10
+            assert plain.status_of("STATUS-FIELD-TMUX") == "passed"  # by schema only: no upstream control
+            assert plain.status_of("UPSTREAM-CONCURRENT") is None  # needs --mock-control
+            driven = await arun_conformance(Options(url=server.url, mock_control=mocks.control_url, timeout_ms=1000,
+                                                    groups=("tmux",), seed=3))
+            assert driven.failed_clauses() == {"STATUS-FIELD-TMUX"}
