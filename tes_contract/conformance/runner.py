@@ -200,7 +200,7 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
                 quiet = _Quiet(groups)
                 tasks = [asyncio.ensure_future(_run_managed_group(g, options, recorder, stop, quiet))
                          for g in groups]
-                await _gather_or_cancel(tasks, stop)
+                await _gather_or_cancel(tasks, stop, recorder)
             else:
                 await _run_live(options, recorder, stop)
         except Stopped:
@@ -211,7 +211,8 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
     return result
 
 
-async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event) -> None:
+async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event, recorder: Recorder
+                            ) -> None:
     """Wait for every group; the first error (or a cancellation) stops and cancels all the others."""
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -219,6 +220,8 @@ async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threadi
             if not task.cancelled() and (error := task.exception()) is not None and not isinstance(error, Stopped):
                 raise error
     finally:
+        if any(not task.done() for task in tasks):
+            recorder.closed = True  # torn down early: the groups still running are not judged
         stop.set()
         for task in tasks:
             task.cancel()
@@ -241,7 +244,4 @@ def run_conformance(options: Options | None = None, on_event: Callable[[str, str
     """
     if options is None:
         options = Options(**kwargs)  # type: ignore[arg-type]
-    try:
-        return asyncio.run(arun_conformance(options, on_event))
-    except SetupError:
-        raise
+    return asyncio.run(arun_conformance(options, on_event))
