@@ -12,6 +12,7 @@ from tes_contract import validate as validate_module
 from tes_contract.conformance.cli import conform_command, demo_command
 from tes_contract.contract.schemas import KINDS
 from tes_contract.errors import ContractFailure, TesContractError
+from tes_contract.mocks.cli import mock as mock_command
 from tes_contract.server.cli import serve_command
 
 
@@ -63,6 +64,7 @@ def lint(specs: tuple[str, ...]) -> None:
 cli.add_command(serve_command)
 cli.add_command(conform_command)
 cli.add_command(demo_command)
+cli.add_command(mock_command)
 
 
 def main() -> None:

@@ -19,21 +19,27 @@ from tes_contract.mocks.scenarios import (
     parse_scenario,
 )
 from tes_contract.mocks.server import MockSettings, UpstreamMock
+from tes_contract.mocks.timeline import Phase, Timeline, TimelineRun, load_timeline, parse_timeline
 from tes_contract.mocks.upstreams import MockUpstreams
 
 __all__ = [
-    "INVALID_VARIANTS",
-    "SCENARIOS",
-    "UPSTREAMS",
     "Delay",
+    "INVALID_VARIANTS",
     "Journal",
     "MockControl",
     "MockControlError",
     "MockSettings",
     "MockUpstreams",
+    "Phase",
+    "SCENARIOS",
     "Scenario",
     "ScenarioError",
+    "Timeline",
+    "TimelineRun",
+    "UPSTREAMS",
     "UpstreamMock",
     "create_control_app",
+    "load_timeline",
     "parse_scenario",
+    "parse_timeline",
 ]

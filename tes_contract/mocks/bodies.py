@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 JSON = "application/json"
@@ -23,6 +25,11 @@ class Answer:
     body: bytes
     content_type: str = JSON
     headers: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def header_map(self) -> dict[str, str]:
+        """Content-Type and the extra headers, built once."""
+        return {"Content-Type": self.content_type, **dict(self.headers)}
 
 
 def dumps(document: Any) -> bytes:
@@ -105,6 +112,20 @@ def error_answer(status: int, message: str, resolution: str = "") -> Answer:
     """Return a JSON error answer (schemas/error.json)."""
     document = {"error": message, **({"resolution": resolution} if resolution else {})}
     return Answer(status, dumps(document))
+
+
+def fixed_body(params: dict[str, Any]) -> bytes:
+    """The exact bytes of a `fixed` scenario: `body` as JSON, `raw` as UTF-8, or `raw_base64` decoded."""
+    if "raw_base64" in params:
+        return base64.b64decode(params["raw_base64"])
+    if "raw" in params:
+        return str(params["raw"]).encode()
+    return dumps(params["body"])
+
+
+def http_error_answer(upstream: str, status: int) -> Answer:
+    """The answer of the `http_error` scenario."""
+    return error_answer(status, f"{upstream} upstream failing on purpose ({status})")
 
 
 def snapshot_answer(worker_id: str, workers: list[dict[str, Any]]) -> Answer:

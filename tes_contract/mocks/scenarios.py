@@ -7,6 +7,7 @@ only reads ready values.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -109,10 +110,29 @@ def _any_json(name: str, value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _header_value(name: str, value: Any) -> str:
+    if not isinstance(value, str) or _CONTROL.search(value):
+        raise ScenarioError(f"parameter {name!r} must be a header value: a string without control characters, "
+                            f"got {json.dumps(value)}")
+    return value
+
+
 def _headers(name: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ScenarioError(f"parameter {name!r} must be an object of string header values")
-    return dict(value)
+    if not isinstance(value, dict) or not all(isinstance(k, str) and _TOKEN.match(k) for k in value):
+        raise ScenarioError(f"parameter {name!r} must be an object of header names to values")
+    return {key: _header_value(f"{name}.{key}", item) for key, item in value.items()}
+
+
+def _base64(name: str, value: Any) -> str:
+    try:
+        base64.b64decode(value, validate=True)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(f"parameter {name!r} must be base64 text, got {json.dumps(value)}") from exc
+    return str(value)
 
 
 _DELAY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(x|ms|s)?\s*$")
@@ -155,15 +175,15 @@ _SPECS: dict[str, tuple[dict[str, Checker], bool]] = {
     "slow": ({"delay": parse_delay, "delay_ms": _ms}, True),
     "slow_body": ({"duration": parse_delay, "duration_ms": _ms, "chunks": _int(1, 1000)}, True),
     "malformed_json": ({}, False),
-    "wrong_content_type": ({"content_type": _str}, True),
+    "wrong_content_type": ({"content_type": _header_value}, True),
     "invalid_shape": ({"variant": _str}, False),
     "truncated": ({}, True),
     "reset": ({}, False),
     "empty": ({}, False),
     "flapping": ({"a": _any_json, "b": _any_json, "every": _int(1)}, False),
     "chaos": ({"weights": _any_json, "seed": _int(0)}, False),
-    "fixed": ({"status": _int(100, 599), "body": _any_json, "raw": _str, "content_type": _str,
-               "headers": _headers}, False),
+    "fixed": ({"status": _int(100, 599), "body": _any_json, "raw": _str, "raw_base64": _base64,
+               "content_type": _header_value, "headers": _headers}, False),
 }
 
 SCENARIOS: tuple[str, ...] = tuple(_SPECS)
@@ -228,8 +248,9 @@ def _finish(upstream: str, name: str, params: dict[str, Any], default_seed: int)
             raise ScenarioError(f"unknown variant {params['variant']!r} of invalid_shape for {upstream}; "
                                 f"known: {', '.join(variants)}")
     elif name == "fixed":
-        if ("body" in params) == ("raw" in params):
-            raise ScenarioError("scenario 'fixed' needs exactly one of 'body' (JSON) or 'raw' (text)")
+        if sum(key in params for key in ("body", "raw", "raw_base64")) != 1:
+            raise ScenarioError("scenario 'fixed' needs exactly one of 'body' (JSON), 'raw' (text) "
+                                "or 'raw_base64' (bytes)")
         params.setdefault("status", 200)
         params.setdefault("content_type", "application/json")
     elif name == "flapping":
