@@ -60,6 +60,8 @@ class Options:
             raise ConfigError(f"unknown group(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
         if self.slack_ms < 0 or self.examples < 1:
             raise ConfigError("--slack-ms must be >= 0 and --examples >= 1")
+        if not 100 <= self.group_timeout_ms <= 60_000 or (self.timeout_ms is not None and self.timeout_ms <= 0):
+            raise ConfigError("--group-timeout-ms must be 100..60000 and --timeout-ms > 0")
 
 
 def _selected(options: Options) -> list[Group]:
@@ -97,7 +99,9 @@ class _Quiet:
 async def _run_managed_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event,
                              quiet: _Quiet) -> None:
     assert options.server is not None
-    timeout_ms = group.timeout_ms if group.timeout_ms is not None else DEFAULT_TIMEOUT_MS
+    # A group with a short timeout gets --group-timeout-ms; the default-timeout group leaves the variable unset.
+    short = group.timeout_ms is not None
+    timeout_ms = options.group_timeout_ms if short else DEFAULT_TIMEOUT_MS
     recorder.progress(f"{group.name}: starting mocks and server")
     tmux_start = {"scenario": "healthy", **HEALTHY["tmux"]}
     worker_start = {"scenario": "healthy", **HEALTHY["worker"]}
@@ -105,7 +109,7 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
                              worker=worker_start) as mocks:
         env: dict[str, str | None] = {
             "TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
-            "TES_UPSTREAM_TIMEOUT_MS": None if group.timeout_ms is None else str(int(group.timeout_ms)),
+            "TES_UPSTREAM_TIMEOUT_MS": str(int(timeout_ms)) if short else None,
             "TES_PRIMARY_REGION": group.region,
         }
         async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
