@@ -48,6 +48,9 @@ class Options:
             split_command(self.server)
             if self.mock_control:
                 raise ConfigError("--mock-control goes with --url; --server starts its own mocks")
+            if self.timeout_ms is not None:
+                raise ConfigError("--timeout-ms goes with --url; --server sets TES_UPSTREAM_TIMEOUT_MS itself "
+                                  "(--group-timeout-ms)")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ConfigError(f"--url {self.url!r}: expected http://HOST:PORT")
         unknown = [p for p in self.profiles if p not in PROFILES]
