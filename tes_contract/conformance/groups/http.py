@@ -12,14 +12,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import requests
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
-from schemathesis import checks as st_checks
-from schemathesis.core.failures import FailureGroup
-from schemathesis.generation import GenerationMode
-
 from tes_contract.conformance.checks.response import (
     error_body_is_json,
     method_not_allowed_lists_get,
@@ -39,13 +31,11 @@ _PROFILE_CLAUSE = {"core": "STATUS-SCHEMA-1", "metrics": "METRICS-EXPOSITION", "
 _DEV_CLAUSE = {"/api/dev/tmux/status": "DEV-TMUX-STATUS", "/api/dev/workers": "DEV-WORKERS",
                "/api/dev/workers/{id}/snapshot": "DEV-SNAPSHOT"}
 
-_QUERY = st.dictionaries(st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=8),
-                         st.text(st.characters(codec="ascii", exclude_characters="\x00"), max_size=12), max_size=3)
-
-
 def load_schema() -> Any:
     """The bundled OpenAPI document as a schemathesis schema, loaded afresh: a schema remembers which
     undeclared methods its coverage phase already sent, and a second run would send none."""
+    import schemathesis  # loaded here, not at import: `tes-contract validate` should not pay for it
+
     return schemathesis.openapi.from_path(openapi_path())
 
 
@@ -107,6 +97,9 @@ def _clause_of(failure: Any, operation: Any, exchange: Exchange) -> str:
        "STATUS-SCHEMA-1", "METRICS-EXPOSITION", "DEV-TMUX-STATUS", "DEV-WORKERS", "DEV-SNAPSHOT", "LIVE-CONNECT")
 def schemathesis_checks_pass(case: Any, response: Any, exchange: Exchange, operation: Any) -> Iterator[Failure]:
     """schemathesis's checks (no 5xx, status, headers, content type, schema, unsupported methods) pass."""
+    from schemathesis import checks as st_checks
+    from schemathesis.core.failures import FailureGroup
+
     selected = [st_checks.not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
                 st_checks.response_headers_conformance, st_checks.response_schema_conformance,
                 st_checks.unsupported_method]
@@ -123,6 +116,12 @@ def schemathesis_checks_pass(case: Any, response: Any, exchange: Exchange, opera
 
 def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     """Blocking: the property-based run of one operation (in a worker thread)."""
+    import requests
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from schemathesis.generation import GenerationMode
+
+    from tes_contract.conformance.groups.strategies import QUERY
+
     profile = operation.definition.raw.get("x-tes-profile", "core")
     is_status = operation.path == "/api/dev/status"
     session = requests.Session()
@@ -141,7 +140,7 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     @seed(ctx.seed)
     @settings(max_examples=ctx.examples, database=None, deadline=None, print_blob=False,
               phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy(), query=_QUERY)
+    @given(case=operation.as_strategy(), query=QUERY)
     def fuzz(case: Any, query: dict[str, str]) -> None:
         if ctx.stop.is_set():
             raise Stopped
