@@ -4,6 +4,8 @@ Written from BRIEF.md alone (no reference-server code), so that with no bug it i
 implementation the harness must pass, and with a bug it is a broken one the harness must catch by clause.
 
     FAKE_BUGS=wrong_version,count_panes python tests/fake_status_server.py    # reads the TES_* environment
+
+`live` (not a bug) adds the WebSocket push of the live profile; `live_bad_push` pushes a wrong message.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from aiohttp import web
 BUGS = frozenset({
     "wrong_version", "no_cache_control", "methods_404", "count_panes", "parse_error_offline", "connected_bool_ok",
     "sequential", "no_timeout", "worker_twice", "zero_traffic", "strict_thresholds", "latency_seconds",
-    "region_ignored", "uptime_ms",
+    "region_ignored", "uptime_ms", "live", "live_bad_push",
 })
 STARTED = time.time()
 
@@ -79,8 +81,27 @@ def create_app(env: dict[str, str], bugs: frozenset[str] = frozenset()) -> web.A
             in_flight[0] -= 1
             window.append((time.time(), status, (time.perf_counter() - started) * 1000))
 
+    sockets: set[web.WebSocketResponse] = set()
+
     async def status(request: web.Request) -> web.Response:
-        session: aiohttp.ClientSession = request.app["session"]
+        document, headers = await snapshot(request.app)
+        return web.json_response(document, headers=headers)
+
+    async def push(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        sockets.add(ws)
+        try:
+            document, _ = await snapshot(request.app)
+            await ws.send_json({"type": "status", "data": {} if "live_bad_push" in bugs else document})
+            async for _ in ws:
+                pass
+        finally:
+            sockets.discard(ws)
+        return ws
+
+    async def snapshot(app: web.Application) -> tuple[dict[str, Any], dict[str, str]]:
+        session: aiohttp.ClientSession = app["session"]
         tmux_call = _get(session, settings["tmux"], timeout)
         worker_call = _get(session, settings["worker"] + "/workers/status", timeout)
         if "sequential" in bugs:
@@ -130,8 +151,8 @@ def create_app(env: dict[str, str], bugs: frozenset[str] = frozenset()) -> web.A
         document = {
             "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
             "vector": {
-                "sessions": {"tmux": sessions, "activeWorkers": workers, "apiSessions": in_flight[0],
-                             "websocketConnections": 0},
+                "sessions": {"tmux": sessions, "activeWorkers": workers, "apiSessions": max(1, in_flight[0]),
+                             "websocketConnections": len(sockets)},
                 "directions": {"primaryRegion": "us-east-1" if "region_ignored" in bugs else settings["region"],
                                "trafficMode": mode,
                                "requestFlow": {"totalRoutes": 3, "activeRoutes": 3, "avgLatency": round(latency, 3),
@@ -144,7 +165,7 @@ def create_app(env: dict[str, str], bugs: frozenset[str] = frozenset()) -> web.A
         headers = {"Cache-Control": "no-cache", "X-TES-Status-Version": "2.1" if "wrong_version" in bugs else "2.0"}
         if "no_cache_control" in bugs:
             del headers["Cache-Control"]
-        return web.json_response(document, headers=headers)
+        return document, headers
 
     async def refuse(request: web.Request) -> web.Response:
         if "methods_404" in bugs:
@@ -168,6 +189,8 @@ def create_app(env: dict[str, str], bugs: frozenset[str] = frozenset()) -> web.A
     for method in ("PUT", "POST", "DELETE", "PATCH"):
         app.router.add_route(method, "/api/dev/status", refuse)
     app.router.add_get("/api/dev/workers", workers, allow_head=False)
+    if bugs & {"live", "live_bad_push"}:
+        app.router.add_get("/api/dev/status/ws", push, allow_head=False)
     return app
 
 

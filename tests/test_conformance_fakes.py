@@ -98,3 +98,15 @@ async def test_live_mode_checks_a_running_server_and_drives_its_mocks(monkeypatc
             driven = await arun_conformance(Options(url=server.url, mock_control=mocks.control_url, timeout_ms=1000,
                                                     groups=("tmux",), seed=3))
             assert driven.failed_clauses() == {"STATUS-FIELD-TMUX"}
+
+
+@pytest.mark.parametrize(("bugs", "verdict"), [("live", "passed"), ("live_bad_push", "failed")])
+def test_live_profile_first_push_and_not_implemented_profiles(monkeypatch, bugs, verdict):
+    monkeypatch.setenv("FAKE_BUGS", bugs)
+    result = run_conformance(Options(server=FAKE, groups=("http",), profiles=("core", "live", "metrics"),
+                                     cwd=str(ROOT)))
+    assert result.status_of("LIVE-CONNECT") == "passed"
+    assert result.status_of("LIVE-MSG") == verdict
+    assert result.not_implemented == {"metrics": "GET /api/dev/metrics answers 404"}
+    assert result.status_of("METRICS-EXPOSITION") == "not implemented"
+    assert result.failed_clauses() == ({"LIVE-MSG"} if verdict == "failed" else set())
