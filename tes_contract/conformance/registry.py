@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -57,10 +57,6 @@ class Registry:
             for id in item.clauses:
                 mapping.setdefault(id, []).append(item.name)
         return mapping
-
-    def names(self, items: Iterable[Check] | None = None) -> list[str]:
-        """Return the names of `items` (default: every check)."""
-        return [item.name for item in (items if items is not None else self._items.values())]
 
 
 #: Clauses the harness has no check for yet, each with the profile whose checks are not written: a run

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from tes_contract.conformance.model import ConformanceResult, Outcome
+from tes_contract.conformance.model import ConformanceResult
 from tes_contract.conformance.registry import CHECKS, UNCHECKED
-from tes_contract.contract.clauses import BY_ID, CLAUSES
+from tes_contract.contract.clauses import CLAUSES
 from tes_contract.errors import ConfigError
 
 REPORT_FORMATS = ("json", "junit")
@@ -161,8 +161,3 @@ def _count(row: dict[str, Any]) -> str:
     if row["status"] in ("not implemented", "not checked"):
         return "-"
     return f"{row['scenarios'] - row['failed']}/{row['scenarios']}"
-
-
-def outcome_title(outcome: Outcome) -> str:
-    """`CLAUSE [scenario]`, as pytest items and JUnit name them."""
-    return f"{outcome.clause} [{outcome.scenario}] {BY_ID[outcome.clause].title}"

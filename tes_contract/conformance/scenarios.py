@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -48,11 +49,6 @@ class UpstreamScenario:
     def expected(self, upstream: str) -> dict[str, Any]:
         """The fields the status must show in this scenario."""
         return expected_fields(upstream, self.answered, self.status, self.body)
-
-    def describe(self, upstream: str) -> str:
-        """The mock scenario as `upstream=name(k=v, ...)`, for reproductions."""
-        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{upstream}={self.mock}" + (f"({params})" if params else "")
 
 
 def _invalid_body(upstream: str, variant: str) -> Any:
@@ -109,7 +105,7 @@ class Mocks:
     async def set(self, upstream: str, scenario: str, **params: Any) -> None:
         """Switch one upstream's scenario and remember it for reproductions."""
         await self.upstreams.set(upstream, scenario, **params)
-        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        args = ", ".join(f"{k}={json.dumps(v)}" for k, v in params.items())  # JSON, as the control API takes it
         self.described[upstream] = f"{upstream}={scenario}" + (f"({args})" if args else "")
 
     async def set_both(self, scenario: str, **params: Any) -> None:

@@ -90,6 +90,7 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
         status, payload, observed, curl = last_failure[0]
         ctx.check(fields_follow_payload, name, upstream, observed, status, payload, clauses=clauses)
         ctx.notes[f"payloads-{upstream}"] = f"minimal failing payload: {json.dumps(payload)} (status {status})"
+        ctx.recorder.progress(f"{ctx.group}: {ctx.notes[f'payloads-{upstream}']}")
     else:
         ctx.recorder.record("fields_follow_payload", clauses, name, [])
 

@@ -73,6 +73,7 @@ async def run_traffic(ctx: GroupContext) -> None:
     await _observe(ctx, ctx.scenario("error-rate-0.10" if has_5xx else "no-5xx-available"))
     if not has_5xx:
         ctx.notes["traffic"] = "no 5xx available (GET /api/dev/workers did not answer 5xx): boundaries not driven"
+        ctx.recorder.progress(f"{ctx.group}: {ctx.notes['traffic']}")
         return
     # Exactly half the answers 5xx: 0.50 is still degraded; one more makes it isolated.
     answered = [e for e in ctx.client.ledger if e.status is not None]
