@@ -5,6 +5,8 @@ from __future__ import annotations
 from tes_contract.contract import CLAUSES, Clause, Problem, document_problems, validator_for
 from tes_contract.errors import ConfigError, ContractFailure, SetupError, TesContractError, ToolError
 from tes_contract.mocks import MockControl, MockUpstreams
+from tes_contract.server import Settings as ServerSettings
+from tes_contract.server import create_app
 
 __version__ = "0.1.0"
 
@@ -16,10 +18,12 @@ __all__ = [
     "MockControl",
     "MockUpstreams",
     "Problem",
+    "ServerSettings",
     "SetupError",
     "TesContractError",
     "ToolError",
     "__version__",
+    "create_app",
     "document_problems",
     "validator_for",
 ]

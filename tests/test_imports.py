@@ -109,7 +109,7 @@ def test_the_contract_modules_are_found():
 
 # The checker itself, on sources of layers that may not exist yet, so the boundaries hold the day they do.
 @pytest.mark.parametrize(("module", "source", "crossing"), [
-    ("tes_contract.contract.rules", "from tes_contract.server import app", "tes_contract.server"),
+    ("tes_contract.contract.rules", "from tes_contract.server import create_app", "tes_contract.server"),
     ("tes_contract.contract.rules", "import tes_contract.mocks.scenarios", "tes_contract.mocks.scenarios"),
     ("tes_contract.contract.rules", "from tes_contract import CLAUSES", "tes_contract"),
     ("tes_contract.errors", "from .validate import run", "tes_contract.validate"),

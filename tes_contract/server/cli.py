@@ -16,12 +16,17 @@ from tes_contract.server.app import create_app
 from tes_contract.server.logs import log_event
 from tes_contract.server.settings import Settings
 
+SHUTDOWN_TIMEOUT_S = 1.0
+
 
 async def serve(settings: Settings, on_ready: Callable[[str], None] | None = None,
                 stop: asyncio.Event | None = None) -> None:
     """Serve `settings` until `stop` is set or the process gets SIGTERM/SIGINT; then shut down cleanly."""
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # On SIGTERM, requests still in flight (at worst waiting for an upstream timeout) get about 2 s (aiohttp
+    # waits this long twice: for connections to drain, then for handlers) to finish,
+    # then are cancelled: a stop never waits for aiohttp's default 60 s.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

@@ -70,3 +70,34 @@ def test_port_in_use_exits_2(closed_port_url):
                                 timeout=30)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_sigterm_with_a_request_waiting_on_a_hanging_upstream_stops_within_seconds():
+    import socket
+    import threading
+
+    with socket.socket() as hanging:  # listens, never accepts: connections are made, answers never come
+        hanging.bind(("127.0.0.1", 0))
+        hanging.listen(16)
+        url = f"http://127.0.0.1:{hanging.getsockname()[1]}"
+        process, base, _ = _start("--timeout-ms", "30000", TES_WORKER_API_URL=url, TES_TMUX_STATUS_URL=url + "/t")
+        outcome: list[object] = []
+
+        def wait_for_status() -> None:
+            try:
+                outcome.append(httpx.get(f"{base}/api/dev/status", timeout=40).status_code)
+            except httpx.HTTPError as exc:  # cut by the shutdown: expected
+                outcome.append(exc)
+
+        waiting = threading.Thread(target=wait_for_status, daemon=True)
+        try:
+            waiting.start()
+            time.sleep(0.5)
+        finally:
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=20)
+            waiting.join(10)
+        assert process.returncode == 0
+        assert time.monotonic() - started < 5.0  # not the 30 s upstream timeout, not aiohttp's 60 s
+        assert len(outcome) == 1  # the waiting client got an answer or a closed connection, not silence
