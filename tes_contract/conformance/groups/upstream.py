@@ -17,6 +17,7 @@ from tes_contract.conformance.checks.upstream import (
     upstream_fields_match_contract,
     upstreams_called_concurrently,
 )
+from tes_contract.conformance.client import upstream_fields
 from tes_contract.conformance.groups.base import GroupContext
 from tes_contract.conformance.model import Exchange, Failure
 from tes_contract.conformance.registry import check
@@ -137,10 +138,17 @@ async def run_timeout(ctx: GroupContext) -> None:
 
     await _back_to_healthy(ctx, "healthy-again")
     name = ctx.scenario("both-slow-0.8x-three-requests")
-    for upstream in UPSTREAMS:
-        await ctx.mocks.set(upstream, "slow", delay="0.8x", **HEALTHY[upstream])
-    ctx.ensure_running()
-    exchanges = await ctx.client.statuses(name, 3, mock=ctx.mocks.describe())
+    for attempt in range(2):
+        for upstream in UPSTREAMS:
+            await ctx.mocks.set(upstream, "slow", delay="0.8x", **HEALTHY[upstream])
+        ctx.ensure_running()
+        exchanges = await ctx.client.statuses(name, 3, mock=ctx.mocks.describe())
+        counted = all(e.status == 200 and upstream_fields(e.body) == ctx.baseline for e in exchanges)
+        if counted or attempt:
+            break
+        # 0.2 x the timeout is little on a loaded machine: a server whose timeout is right counts the second
+        # try; one whose timeout is short misses both.
+        await _back_to_healthy(ctx, "healthy-again")
     for exchange in exchanges:
         ctx.check(answer_inside_timeout_counted, name, exchange, ctx.baseline, "0.8 x the timeout")
     ctx.check(api_sessions_see_each_other, name, exchanges)
