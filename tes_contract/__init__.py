@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tes_contract.conformance import ConformanceResult, run_conformance
 from tes_contract.contract import CLAUSES, Clause, Problem, document_problems, validator_for
 from tes_contract.errors import ConfigError, ContractFailure, SetupError, TesContractError, ToolError
 from tes_contract.mocks import MockControl, MockUpstreams
@@ -14,6 +15,7 @@ __all__ = [
     "CLAUSES",
     "Clause",
     "ConfigError",
+    "ConformanceResult",
     "ContractFailure",
     "MockControl",
     "MockUpstreams",
@@ -25,5 +27,6 @@ __all__ = [
     "__version__",
     "create_app",
     "document_problems",
+    "run_conformance",
     "validator_for",
 ]

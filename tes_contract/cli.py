@@ -9,6 +9,7 @@ import click
 
 from tes_contract import __version__
 from tes_contract import validate as validate_module
+from tes_contract.conformance.cli import conform_command, demo_command
 from tes_contract.contract.schemas import KINDS
 from tes_contract.errors import ContractFailure, TesContractError
 from tes_contract.mocks.cli import mock as mock_command
@@ -60,8 +61,10 @@ def lint(specs: tuple[str, ...]) -> None:
     sys.exit(lint_module.run(list(specs), sys.stdout))
 
 
-cli.add_command(mock_command)
 cli.add_command(serve_command)
+cli.add_command(conform_command)
+cli.add_command(demo_command)
+cli.add_command(mock_command)
 
 
 def main() -> None:

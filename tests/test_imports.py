@@ -114,7 +114,7 @@ def test_the_contract_modules_are_found():
     ("tes_contract.contract.rules", "from tes_contract import CLAUSES", "tes_contract"),
     ("tes_contract.errors", "from .validate import run", "tes_contract.validate"),
     ("tes_contract.mocks.servers", "from ..server.app import create_app", "tes_contract.server.app"),
-    ("tes_contract.mocks.servers", "from tes_contract.conformance import checks", "tes_contract.conformance"),
+    ("tes_contract.mocks.servers", "from tes_contract.conformance import run_conformance", "tes_contract.conformance"),
     ("tes_contract.server.app", "from tes_contract.mocks import MockUpstreams", "tes_contract.mocks"),
     ("tes_contract.conformance.checks", "from tes_contract.server.settings import Settings",
      "tes_contract.server.settings"),
