@@ -188,7 +188,9 @@ CLAUSES: tuple[Clause, ...] = (
        "Property-based: generated bodies, valid and corrupted, served through the mock."),
     _c("UPSTREAM-WORKER-VALID", "core", "What counts as a valid worker body",
        "A worker-status body is valid when it is a JSON object whose `connected` is an integer >= 0 (a JSON "
-       "boolean is not an integer). Other fields never change the status.",
+       "boolean is not an integer). Other fields never change the status. A `connected` written with a "
+       "fraction or an exponent (`2.0`, `1e2`) or above 2^53 is outside v2.0: JSON parsers of different "
+       "languages disagree on it, so an implementation may count it or not, and the harness never sends it.",
        "Property-based: generated bodies, valid and corrupted, served through the mock; `connected: true` "
        "gives `degraded` and 0."),
     _c("UPSTREAM-ISOLATION", "core", "No cascade between upstreams",

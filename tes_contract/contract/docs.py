@@ -20,12 +20,12 @@ from tes_contract.contract.clauses import (
 from tes_contract.contract.rules import DEFAULT_TIMEOUT_MS, ENVIRONMENT, RECOVERY_S, STATUS_VERSION
 from tes_contract.contract.schemas import KINDS
 
-REGENERATE = "python -m tes_contract.contract.docs > docs/contract.md"
+REGENERATE = "python -m tes_contract.conformance.docs --contract > docs/contract.md"
 
 _INTRO = f"""\
 # TES Enhanced Status API — contract v{STATUS_VERSION}
 
-<!-- Generated from tes_contract/contract/clauses.py by `{REGENERATE}`.
+<!-- Generated from tes_contract/contract/clauses.py and the conformance checks' registry by `{REGENERATE}`.
      Do not edit by hand: tests/test_contract_docs.py fails when this file and the clauses differ. -->
 
 `GET /api/dev/status` answers one JSON document, `EnhancedStatusData`, that aggregates tmux sessions,

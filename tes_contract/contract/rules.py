@@ -44,6 +44,8 @@ def region_for(env_value: str | None) -> str:
 def worker_connected(body: Any) -> int | None:
     """UPSTREAM-WORKER-VALID: `connected` of a valid worker-status body, or None when the body is invalid."""
     # JSON booleans arrive as Python bool, a subclass of int: the contract says they are not integers.
+    # `2.0` arrives as float and is refused here; the clause leaves such values outside v2.0 and the
+    # harness never sends them, so this choice cannot fail a server either way.
     if isinstance(body, dict):
         connected = body.get("connected")
         if isinstance(connected, int) and not isinstance(connected, bool) and connected >= 0:
