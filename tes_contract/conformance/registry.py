@@ -65,6 +65,7 @@ UNCHECKED: dict[str, str] = {
     "LIVE-INTERVAL": "live",
     "LIVE-CHANGE": "live",
     "DEV-AUTH": "dev",
+    "DEV-SNAPSHOT": "dev",
 }
 
 #: The harness's checks; `tes_contract.conformance.checks` fills it at import.
