@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tes_contract.contract import CLAUSES, Clause, Problem, document_problems, validator_for
 from tes_contract.errors import ConfigError, ContractFailure, SetupError, TesContractError, ToolError
+from tes_contract.mocks import MockControl, MockUpstreams
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,8 @@ __all__ = [
     "Clause",
     "ConfigError",
     "ContractFailure",
+    "MockControl",
+    "MockUpstreams",
     "Problem",
     "SetupError",
     "TesContractError",

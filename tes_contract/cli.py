@@ -10,6 +10,7 @@ from tes_contract import lint as lint_module
 from tes_contract import validate as validate_module
 from tes_contract.contract.schemas import KINDS
 from tes_contract.errors import TesContractError
+from tes_contract.mocks.cli import mock as mock_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +39,9 @@ def validate(paths: tuple[str, ...], kind: str, schema_only: bool, output_format
 def lint(specs: tuple[str, ...]) -> None:
     """Validate OpenAPI documents (default: the bundled ones) and every example against its schema."""
     sys.exit(lint_module.run(list(specs), sys.stdout))
+
+
+cli.add_command(mock_command)
 
 
 def main() -> None:

@@ -1,0 +1,88 @@
+"""Timelines: phases run in order by count and by time; bad files fail at load with the line."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tes_contract.errors import ConfigError
+from tes_contract.mocks import MockUpstreams
+from tes_contract.mocks.timeline import load_timeline, parse_timeline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "mocks").glob("*.yaml")), ids=lambda p: p.name)
+def test_example_timelines_load(path):
+    timeline = load_timeline(path)
+    assert timeline.tracks and all(timeline.tracks.values())
+
+
+def test_short_form_means_count_and_time():
+    timeline = parse_timeline("upstreams:\n  worker: [healthy x3, hang 10s, slow 250ms, healthy]\n")
+    phases = timeline.tracks["worker"]
+    assert [(p.scenario.name, p.requests, p.seconds) for p in phases] == [
+        ("healthy", 3, None), ("hang", None, 10.0), ("slow", None, 0.25), ("healthy", None, None)]
+
+
+async def test_phases_by_request_count_run_in_order():
+    document = {"upstreams": {"worker": ["healthy x2", {"scenario": "http_error", "status": 503, "requests": 3},
+                                         "healthy"]}}
+    async with MockUpstreams(timeline=document) as mocks, httpx.AsyncClient(timeout=1) as client:
+        statuses = [(await client.get(mocks.worker_url + "/workers/status")).status_code for _ in range(7)]
+        phases = [e["decision"]["phase"] for e in mocks.journal("worker")]
+    assert statuses == [200, 200, 503, 503, 503, 200, 200]
+    assert phases == [0, 0, 1, 1, 1, 2, 2]
+
+
+async def test_phases_by_time_run_in_order_and_down_closes_the_listener():
+    document = {"upstreams": {"tmux": ["http_error 0.4s", "down 0.4s", "healthy"]}}
+    async with MockUpstreams(timeline=document) as mocks, httpx.AsyncClient(timeout=1) as client:
+        started = time.monotonic()
+        first = (await client.get(mocks.tmux_url)).status_code
+        await asyncio.sleep(max(0.0, 0.55 - (time.monotonic() - started)))
+        with pytest.raises(httpx.ConnectError):
+            await client.get(mocks.tmux_url)
+        await asyncio.wait_for(mocks.wait_timeline(), 2)
+        await asyncio.sleep(0.05)
+        last = (await client.get(mocks.tmux_url)).status_code
+    assert (first, last) == (500, 200)
+
+
+async def test_repeat_loops_and_setting_by_hand_stops_the_track():
+    document = {"upstreams": {"worker": {"repeat": True, "phases": ["healthy x1", "empty x1"]}}}
+    async with MockUpstreams(timeline=document) as mocks, httpx.AsyncClient(timeout=1) as client:
+        outcomes = []
+        for _ in range(4):
+            try:
+                outcomes.append((await client.get(mocks.worker_url + "/workers/status")).status_code)
+            except httpx.RemoteProtocolError:
+                outcomes.append("closed")
+        await mocks.set("worker", "http_error")
+        after = [(await client.get(mocks.worker_url + "/workers/status")).status_code for _ in range(3)]
+    assert outcomes == [200, "closed", 200, "closed"]
+    assert after == [500, 500, 500]
+
+
+@pytest.mark.parametrize(("text", "line", "reason"), [
+    ("upstreams:\n  worker:\n    - healthy x3\n    - hangg 10s\n", 4, "unknown scenario 'hangg'"),
+    ("upstreams:\n  worker:\n    - healthy x3\n    - {scenario: slow, delay: soon}\n", 4, "parameter 'delay'"),
+    ("upstreams:\n  worker:\n    - healthy\n    - hang\n", 3, "never ends"),
+    ("upstreams:\n  worker:\n    - down x2\n    - healthy\n", 3, "cannot end by request count"),
+    ("upstreams:\n  tmux: []\n", 2, "should be non-empty"),
+    ("seed: 1\nupstreams:\n  radio:\n    - healthy\n", 3, "radio"),
+    ("upstreams:\n  worker:\n    - healthy for a while\n", 3, "healthy for a while"),
+    ("upstreams:\n  worker: [healthy\n", 3, "not YAML"),
+    ("upstreams:\n  worker:\n    - {scenario: healthy, requests: 2, seconds: 1}\n    - hang\n", 3, "not both"),
+])
+def test_bad_timelines_are_rejected_with_line_and_reason(tmp_path, text, line, reason):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_timeline(path)
+    assert f"{path}:{line}:" in str(caught.value)
+    assert reason in str(caught.value)
