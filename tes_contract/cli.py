@@ -8,9 +8,11 @@ import click
 
 from tes_contract import lint as lint_module
 from tes_contract import validate as validate_module
+from tes_contract.conformance.cli import conform_command, demo_command
 from tes_contract.contract.schemas import KINDS
 from tes_contract.errors import TesContractError
 from tes_contract.mocks.cli import mock as mock_command
+from tes_contract.server.cli import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +44,9 @@ def lint(specs: tuple[str, ...]) -> None:
 
 
 cli.add_command(mock_command)
+cli.add_command(serve_command)
+cli.add_command(conform_command)
+cli.add_command(demo_command)
 
 
 def main() -> None:

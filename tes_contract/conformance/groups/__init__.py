@@ -1,0 +1,40 @@
+"""The scenario groups of a run, each against a server process of its own (managed mode)."""
+
+from __future__ import annotations
+
+from tes_contract.conformance.groups.base import Group, GroupContext, Stopped, finish_group
+from tes_contract.conformance.groups.http import run_http
+from tes_contract.conformance.groups.payloads import run_tmux_payloads, run_worker_payloads
+from tes_contract.conformance.groups.profiles import probe_profiles, run_profiles
+from tes_contract.conformance.groups.traffic import run_traffic
+from tes_contract.conformance.groups.upstream import (
+    run_default_timeout,
+    run_recovery,
+    run_timeout,
+    run_tmux,
+    run_worker,
+)
+
+
+async def run_surface(ctx: GroupContext) -> None:
+    """Probe the optional profiles, then the HTTP surface with schemathesis, then the profiles' own checks."""
+    ctx.notes["not_implemented"] = await probe_profiles(ctx)
+    await run_http(ctx)
+    await run_profiles(ctx)
+
+
+#: Every group of the core run, longest first so the parallel run ends soonest. The tmux and worker groups
+#: set TES_PRIMARY_REGION (to a value, and empty); the others leave it unset.
+GROUPS: tuple[Group, ...] = (
+    Group("default-timeout", run_default_timeout, timeout_ms=None, needs_default_timeout=True),
+    Group("tmux", run_tmux, region="eu-west-2"),
+    Group("worker", run_worker, region=""),
+    Group("timeout", run_timeout),
+    Group("recovery", run_recovery),
+    Group("traffic", run_traffic, needs_fresh=True),
+    Group("http", run_surface, needs_mocks=False),
+    Group("payloads-worker", run_worker_payloads),
+    Group("payloads-tmux", run_tmux_payloads),
+)
+
+__all__ = ["GROUPS", "Group", "GroupContext", "Stopped", "finish_group", "run_surface"]

@@ -1,0 +1,124 @@
+"""Scenario groups: each runs against one server process of its own, and ends with the across-calls checks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tes_contract.conformance.checks.across import (
+    api_sessions_count_in_flight,
+    no_websockets_counted,
+    primary_region_echoed,
+    timestamp_uptime_cpu_never_decrease,
+    uptime_follows_wall_clock,
+)
+from tes_contract.conformance.checks.upstream import (
+    other_upstream_unchanged,
+    server_reads_environment,
+    upstream_called_once_per_request,
+)
+from tes_contract.conformance.client import Client, upstream_fields
+from tes_contract.conformance.model import Exchange, Failure, Recorder, run_check
+from tes_contract.conformance.scenarios import Mocks
+from tes_contract.contract.rules import RECOVERY_S, region_for
+
+#: Between polls of the status while waiting for a state to show.
+POLL_INTERVAL_S = 0.1
+
+
+class Stopped(Exception):
+    """The run is being stopped (Ctrl-C or another group's setup error): end the group quietly."""
+
+
+@dataclass
+class GroupContext:
+    """What a group's scenarios work with: the client of its server, its mocks, the run's settings."""
+
+    group: str
+    client: Client
+    recorder: Recorder
+    mocks: Mocks | None
+    timeout_ms: float
+    slack_ms: float
+    seed: int
+    stop: threading.Event
+    managed: bool
+    region: str | None = None  # TES_PRIMARY_REGION as given to the server; None when unknown or unset
+    region_known: bool = False
+    examples: int = 30
+    profiles: tuple[str, ...] = ("core",)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def scenario(self, name: str = "") -> str:
+        """The scenario id under which results are recorded: `group/name`."""
+        return f"{self.group}/{name}" if name else self.group
+
+    def check(self, func: Callable[..., Iterator[Failure]], scenario: str, *args: Any, **kwargs: Any) -> list[Failure]:
+        """Run one check and record its verdict under `scenario`, with the mocks' state for reproduction."""
+        context = Failure("", "", "", mock=self.mocks.describe() if self.mocks else "", seed=self.seed)
+        return run_check(self.recorder, func, scenario, *args, context=context, **kwargs)
+
+    def ensure_running(self) -> None:
+        """Raise Stopped when the run is being stopped."""
+        if self.stop.is_set():
+            raise Stopped
+
+    async def status(self, scenario: str, **kwargs: Any) -> Exchange:
+        """GET the status (every-answer checks included), with the mocks' state for reproduction."""
+        self.ensure_running()
+        return await self.client.status(scenario, mock=self.mocks.describe() if self.mocks else "", seed=self.seed,
+                                        **kwargs)
+
+    async def observe(self, scenario: str, expected: Mapping[str, Any], *, baseline: Mapping[str, Any] | None = None,
+                      within_s: float | None = None) -> tuple[Exchange, float | None]:
+        """Poll the status until the `expected` fields show, at most `within_s` (default 5 s + slack).
+
+        Returns the last answer and the seconds it took to show, or None when it never did. Every answer is
+        checked, and with `baseline` the other upstream's fields must stay at their healthy values meanwhile.
+        """
+        deadline = within_s if within_s is not None else RECOVERY_S + self.slack_ms / 1000
+        started = time.time()
+        while True:
+            exchange = await self.status(scenario)
+            if baseline is not None:
+                self.check(other_upstream_unchanged, scenario, exchange, baseline)
+            if exchange.status == 200 and all(upstream_fields(exchange.body).get(k) == v for k, v in expected.items()):
+                return exchange, exchange.received_at - started
+            if time.time() - started > deadline:
+                return exchange, None
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A set of scenarios that share one fresh server process."""
+
+    name: str
+    run: Callable[[GroupContext], Awaitable[None]]
+    timeout_ms: float | None = 1500.0  # TES_UPSTREAM_TIMEOUT_MS; None leaves it unset (default 5000)
+    region: str | None = None  # TES_PRIMARY_REGION; None leaves it unset
+    needs_mocks: bool = True  # drives the upstreams (live mode runs it only with --mock-control)
+    needs_fresh: bool = False  # needs a server that saw no other traffic (managed mode only)
+    needs_default_timeout: bool = False  # needs TES_UPSTREAM_TIMEOUT_MS unset (managed mode only)
+    clauses: tuple[str, ...] = ()
+
+
+async def finish_group(ctx: GroupContext) -> None:
+    """The across-calls checks over everything one server answered in this group."""
+    history, ledger, scenario = ctx.client.history, ctx.client.ledger, ctx.scenario()
+    ctx.check(timestamp_uptime_cpu_never_decrease, scenario, history)
+    ctx.check(uptime_follows_wall_clock, scenario, history)
+    ctx.check(api_sessions_count_in_flight, scenario, history, ledger)
+    ctx.check(no_websockets_counted, scenario, history)  # the live group's WebSocket opens after every status
+    if ctx.region_known:
+        env = "TES_PRIMARY_REGION unset" if ctx.region is None else f"TES_PRIMARY_REGION={ctx.region!r}"
+        ctx.check(primary_region_echoed, scenario, history, region_for(ctx.region), env)
+    if ctx.mocks is not None:
+        journals = await ctx.mocks.journals()
+        ctx.check(upstream_called_once_per_request, scenario, ledger, journals)
+        if ctx.managed:
+            ctx.check(server_reads_environment, scenario, journals, len(history))

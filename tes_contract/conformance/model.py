@@ -1,0 +1,216 @@
+"""Records of a conformance run: HTTP exchanges, failures, outcomes per clause and scenario, the result."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from tes_contract.contract.clauses import BY_ID
+from tes_contract.errors import ContractFailure
+
+Status = Literal["passed", "failed", "not implemented"]
+NOT_JSON: Any = object()  # an Exchange body that did not parse as JSON
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One broken clause: what was expected, what was observed, and how to reproduce it."""
+
+    clause: str
+    expected: str
+    observed: str
+    check: str = ""
+    scenario: str = ""
+    curl: str = ""
+    mock: str = ""
+    seed: int | None = None
+    payload: Any = None
+
+    def reproduction(self) -> str:
+        """Return a reproduction in one line: mock scenario, seed, curl."""
+        parts = []
+        if self.mock:
+            parts.append(f"mocks: {self.mock}")
+        if self.seed is not None:
+            parts.append(f"seed: {self.seed}")
+        if self.payload is not None:
+            parts.append(f"payload: {json.dumps(self.payload, sort_keys=True)}")
+        if self.curl:
+            parts.append(self.curl)
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the failure as a JSON-ready mapping."""
+        return {
+            "clause": self.clause, "check": self.check, "scenario": self.scenario, "expected": self.expected,
+            "observed": self.observed, "reproduction": {"curl": self.curl, "mock": self.mock, "seed": self.seed,
+                                                        "payload": self.payload},
+        }
+
+    def as_contract_failure(self) -> ContractFailure:
+        """Return the failure as the kit's exception (for pytest items)."""
+        return ContractFailure(self.clause, self.expected, self.observed, self.reproduction())
+
+
+@dataclass
+class Exchange:
+    """One HTTP request the harness sent and what came back (status None when no answer came)."""
+
+    method: str
+    url: str
+    sent_at: float
+    received_at: float
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    text: str = ""
+    body: Any = NOT_JSON
+    error: str = ""
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Milliseconds from sending to the end of the answer."""
+        return (self.received_at - self.sent_at) * 1000.0
+
+    def header(self, name: str) -> str | None:
+        """Return the header's value (repeated headers joined by ', '), or None when absent."""
+        values = [v for k, v in self.headers if k.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    def curl(self) -> str:
+        """Return a curl line that repeats this request."""
+        method = "" if self.method == "GET" else f"-X {self.method} "
+        return f"curl -si {method}{shlex.quote(self.url)}"
+
+    def overlaps(self, other: Exchange) -> bool:
+        """True when the two requests were in flight at the same time."""
+        return not (self.received_at < other.sent_at or other.received_at < self.sent_at)
+
+
+@dataclass
+class Outcome:
+    """The verdict of one clause in one scenario."""
+
+    clause: str
+    scenario: str
+    status: Status = "passed"
+    checks: set[str] = field(default_factory=set)
+    failures: list[Failure] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def profile(self) -> str:
+        """The clause's profile."""
+        return BY_ID[self.clause].profile
+
+
+@dataclass
+class ConformanceResult:
+    """Everything a run found: outcomes keyed by (clause, scenario), profiles not implemented, wall time."""
+
+    target: str
+    profiles: tuple[str, ...]
+    seed: int
+    outcomes: dict[tuple[str, str], Outcome] = field(default_factory=dict)
+    not_implemented: dict[str, str] = field(default_factory=dict)
+    wall_s: float = 0.0
+    exchanges: int = 0
+
+    @property
+    def failures(self) -> list[Failure]:
+        """Every failure, in clause then scenario order."""
+        return [f for key in sorted(self.outcomes) for f in self.outcomes[key].failures]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every checked clause passed, 1 when any failed."""
+        return 1 if any(o.status == "failed" for o in self.outcomes.values()) else 0
+
+    def status_of(self, clause: str) -> Status | None:
+        """The clause's verdict over all scenarios (failed wins), or None when never checked."""
+        statuses = {o.status for o in self.outcomes.values() if o.clause == clause}
+        for status in ("failed", "passed", "not implemented"):
+            if status in statuses:
+                return status
+        return None
+
+    def failed_clauses(self) -> set[str]:
+        """The ids of the clauses with at least one failure."""
+        return {o.clause for o in self.outcomes.values() if o.status == "failed"}
+
+    def by_profile(self) -> dict[str, list[Outcome]]:
+        """Outcomes grouped by profile, each list in clause then scenario order."""
+        grouped: dict[str, list[Outcome]] = {}
+        for key in sorted(self.outcomes):
+            outcome = self.outcomes[key]
+            grouped.setdefault(outcome.profile, []).append(outcome)
+        return grouped
+
+
+class Recorder:
+    """Thread-safe sink of check verdicts for one run; groups running in parallel share it."""
+
+    def __init__(self, result: ConformanceResult, on_event: Callable[[str, str], None] | None = None) -> None:
+        self.result = result
+        self._lock = threading.Lock()
+        self._on_event = on_event
+
+    def record(self, check: str, clauses: Iterable[str], scenario: str, failures: Iterable[Failure],
+               *, context: Failure | None = None) -> list[Failure]:
+        """Mark `clauses` checked by `check` in `scenario`; add `failures`, filled in from `context`."""
+        filled = []
+        for failure in failures:
+            extra: dict[str, Any] = {"check": check, "scenario": scenario}
+            if context is not None:
+                for name in ("curl", "mock", "seed", "payload"):
+                    if not getattr(failure, name) and getattr(context, name) not in ("", None):
+                        extra[name] = getattr(context, name)
+            filled.append(replace(failure, **extra))
+        with self._lock:
+            touched = set(clauses) | {f.clause for f in filled}
+            for id in touched:
+                outcome = self.result.outcomes.setdefault((id, scenario), Outcome(id, scenario))
+                if outcome.status == "not implemented":
+                    outcome.status = "passed"
+                outcome.checks.add(check)
+            for failure in filled:
+                outcome = self.result.outcomes[(failure.clause, scenario)]
+                outcome.status = "failed"
+                if len(outcome.failures) < 20 and failure not in outcome.failures:
+                    outcome.failures.append(failure)
+        if self._on_event:
+            for failure in filled:
+                self._on_event("failure", f"{failure.clause} [{scenario}] expected {failure.expected}; "
+                                          f"observed {failure.observed}")
+        return filled
+
+    def not_implemented(self, profile: str, reason: str, clauses: Iterable[str]) -> None:
+        """Mark a whole profile not implemented (its clauses reported apart from failures)."""
+        with self._lock:
+            self.result.not_implemented[profile] = reason
+            for id in clauses:
+                self.result.outcomes.setdefault((id, "probe"), Outcome(id, "probe", "not implemented",
+                                                                      note=reason))
+
+    def count_exchange(self) -> None:
+        """Count one HTTP exchange sent to the server under test."""
+        with self._lock:
+            self.result.exchanges += 1
+
+    def progress(self, message: str) -> None:
+        """Pass a progress line to the display."""
+        if self._on_event:
+            self._on_event("progress", message)
+
+
+def run_check(recorder: Recorder, func: Callable[..., Iterator[Failure]], scenario: str, *args: Any,
+              context: Failure | None = None, clauses: Iterable[str] | None = None, **kwargs: Any) -> list[Failure]:
+    """Run one registered check and record its verdict under `clauses` (default: all the check's clauses)."""
+    from tes_contract.conformance.registry import CHECKS
+
+    entry = CHECKS.get(func.__name__)
+    checked = entry.clauses if clauses is None else tuple(clauses)
+    return recorder.record(entry.name, checked, scenario, list(func(*args, **kwargs)), context=context)

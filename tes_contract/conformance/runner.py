@@ -1,0 +1,216 @@
+"""Run the conformance checks: managed (a fresh server per group, groups in parallel) or live (--url)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+import aiohttp
+
+from tes_contract.conformance.client import Client
+from tes_contract.conformance.groups import GROUPS, Group, GroupContext, Stopped, finish_group
+from tes_contract.conformance.managed import ManagedServer, split_command
+from tes_contract.conformance.model import ConformanceResult, Recorder
+from tes_contract.conformance.scenarios import HEALTHY, Mocks
+from tes_contract.contract.clauses import PROFILES
+from tes_contract.contract.rules import DEFAULT_TIMEOUT_MS
+from tes_contract.errors import ConfigError, SetupError
+from tes_contract.mocks import MockControl, MockUpstreams
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run and how: exactly one of `server` (managed) or `url` (live)."""
+
+    server: str | None = None
+    url: str | None = None
+    mock_control: str | None = None
+    profiles: tuple[str, ...] = ("core",)
+    seed: int = 0
+    slack_ms: float = 1000.0
+    timeout_ms: float | None = None  # live: the server's TES_UPSTREAM_TIMEOUT_MS (default 5000)
+    group_timeout_ms: float = 1500.0  # managed: TES_UPSTREAM_TIMEOUT_MS of the short-timeout groups
+    startup_timeout_s: float = 30.0
+    examples: int = 30
+    groups: tuple[str, ...] | None = None  # None: every group
+    cwd: str | None = None
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the bad option."""
+        if (self.server is None) == (self.url is None):
+            raise ConfigError("give exactly one of --server COMMAND (managed) or --url URL (live)")
+        if self.server is not None:
+            split_command(self.server)
+            if self.mock_control:
+                raise ConfigError("--mock-control goes with --url; --server starts its own mocks")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"--url {self.url!r}: expected http://HOST:PORT")
+        unknown = [p for p in self.profiles if p not in PROFILES]
+        if unknown or not self.profiles:
+            raise ConfigError(f"--profile: unknown {', '.join(unknown) or '(none)'}; known: {', '.join(PROFILES)}")
+        if "core" not in self.profiles:
+            raise ConfigError("--profile must include core: every other profile builds on it")
+        known = {g.name for g in GROUPS}
+        if self.groups is not None and (bad := [g for g in self.groups if g not in known]):
+            raise ConfigError(f"unknown group(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
+        if self.slack_ms < 0 or self.examples < 1:
+            raise ConfigError("--slack-ms must be >= 0 and --examples >= 1")
+
+
+def _selected(options: Options) -> list[Group]:
+    chosen = [g for g in GROUPS if options.groups is None or g.name in options.groups]
+    if options.url is not None:
+        chosen = [g for g in chosen if not g.needs_fresh and not g.needs_default_timeout
+                  and (options.mock_control or not g.needs_mocks)]
+    return chosen
+
+
+def _context(group: Group, options: Options, client: Client, recorder: Recorder, mocks: Mocks | None,
+             stop: threading.Event, managed: bool, timeout_ms: float) -> GroupContext:
+    return GroupContext(group.name, client, recorder, mocks, timeout_ms, options.slack_ms, options.seed, stop,
+                        managed, region=group.region, region_known=managed, examples=options.examples,
+                        profiles=options.profiles)
+
+
+async def _run_managed_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event) -> None:
+    assert options.server is not None
+    timeout_ms = group.timeout_ms if group.timeout_ms is not None else DEFAULT_TIMEOUT_MS
+    recorder.progress(f"{group.name}: starting mocks and server")
+    tmux_start = {"scenario": "healthy", **HEALTHY["tmux"]}
+    worker_start = {"scenario": "healthy", **HEALTHY["worker"]}
+    async with MockUpstreams(seed=options.seed, client_timeout_ms=timeout_ms, tmux=tmux_start,
+                             worker=worker_start) as mocks:
+        env: dict[str, str | None] = {
+            "TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
+            "TES_UPSTREAM_TIMEOUT_MS": None if group.timeout_ms is None else str(int(group.timeout_ms)),
+            "TES_PRIMARY_REGION": group.region,
+        }
+        async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
+                                 cwd=options.cwd) as server:
+            answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
+            async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
+                ctx = _context(group, options, client, recorder, Mocks(mocks), stop, True, timeout_ms)
+                recorder.progress(f"{group.name}: running")
+                started = time.monotonic()
+                await group.run(ctx)
+                await finish_group(ctx)
+                recorder.progress(f"{group.name}: done in {time.monotonic() - started:.1f} s")
+
+
+async def _run_live(options: Options, recorder: Recorder, stop: threading.Event) -> None:
+    assert options.url is not None
+    timeout_ms = options.timeout_ms or DEFAULT_TIMEOUT_MS
+    await _require_reachable(options.url)
+    control = MockControl(options.mock_control) if options.mock_control else None
+    try:
+        if control is not None:
+            await control.set_client_timeout(timeout_ms)
+        for group in _selected(options):
+            answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
+            async with Client(options.url, recorder, answer_timeout_s=answer_timeout_s, skew_s=30.0) as client:
+                mocks = Mocks(control) if control is not None else None
+                ctx = _context(group, options, client, recorder, mocks, stop, False, timeout_ms)
+                recorder.progress(f"{group.name}: running against {options.url}")
+                await group.run(ctx)
+                await finish_group(ctx)
+    finally:
+        if control is not None:
+            with contextlib.suppress(Exception):
+                await control.reset()
+            await control.aclose()
+
+
+async def _require_reachable(url: str) -> None:
+    """Live mode: fail as a setup error (exit 2) when nothing answers at `url`."""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url.rstrip("/") + "/api/dev/status",
+                                                                   timeout=aiohttp.ClientTimeout(total=30)):
+            return
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise SetupError(f"--url {url}: the server does not answer ({type(exc).__name__}: {exc})") from exc
+
+
+@contextlib.asynccontextmanager
+async def _stop_on_sigterm(stop: threading.Event) -> AsyncIterator[None]:
+    """SIGTERM cancels the run like Ctrl-C does, so the servers are stopped either way."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    installed = False
+    if threading.current_thread() is threading.main_thread() and task is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            def on_sigterm() -> None:
+                stop.set()
+                task.cancel()
+
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+            installed = True
+    try:
+        yield
+    finally:
+        stop.set()
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def arun_conformance(options: Options, on_event: Callable[[str, str], None] | None = None) -> ConformanceResult:
+    """Async form of `run_conformance`."""
+    options.validate()
+    result = ConformanceResult(options.server or options.url or "", options.profiles, options.seed)
+    recorder = Recorder(result, on_event)
+    stop = threading.Event()
+    started = time.monotonic()
+    async with _stop_on_sigterm(stop):
+        try:
+            if options.server is not None:
+                tasks = [asyncio.ensure_future(_run_managed_group(g, options, recorder, stop))
+                         for g in _selected(options)]
+                await _gather_or_cancel(tasks, stop)
+            else:
+                await _run_live(options, recorder, stop)
+        except Stopped:
+            pass
+        finally:
+            stop.set()
+    result.wall_s = time.monotonic() - started
+    return result
+
+
+async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event) -> None:
+    """Wait for every group; the first error (or a cancellation) stops and cancels all the others."""
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if not task.cancelled() and (error := task.exception()) is not None and not isinstance(error, Stopped):
+                raise error
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run_conformance(options: Options | None = None, on_event: Callable[[str, str], None] | None = None,
+                    **kwargs: object) -> ConformanceResult:
+    """Run the checks and return the result, per clause and scenario.
+
+    Args:
+        options: what to run (or pass the Options fields as keyword arguments).
+        on_event: called with ("progress" | "failure", text) as the run goes.
+
+    Example:
+        result = run_conformance(server="python -m tes_contract serve")
+        assert result.exit_code == 0, result.failed_clauses()
+
+    Raises SetupError / ConfigError (exit 2) when nothing could be judged.
+    """
+    if options is None:
+        options = Options(**kwargs)  # type: ignore[arg-type]
+    try:
+        return asyncio.run(arun_conformance(options, on_event))
+    except SetupError:
+        raise

@@ -1,0 +1,210 @@
+"""`create_app(settings)`: the aiohttp application of the reference server, state typed with `web.AppKey`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from jsonschema.protocols import Validator
+
+from tes_contract.contract.schemas import validator_for
+from tes_contract.server.breaker import SingleFlight
+from tes_contract.server.collectors import (
+    STATUS_VERSION,
+    Clock,
+    ProcessMetrics,
+    RouteCounts,
+    StatusSources,
+    Upstreams,
+    assemble_status,
+    dumps,
+)
+from tes_contract.server.logs import log_event
+from tes_contract.server.settings import Settings
+from tes_contract.server.tmux import tmux_status
+from tes_contract.server.traffic import TrafficWindow, traffic_middleware
+from tes_contract.server.upstreams import fetch_json, worker_reason
+from tes_contract.server.websockets import WebSocketRegistry
+
+STATUS_PATH = "/api/dev/status"
+TMUX_PATH = "/api/dev/tmux/status"
+WORKERS_PATH = "/api/dev/workers"
+#: tmux itself answers in milliseconds; a stuck tmux server must not hold the endpoint longer than this.
+TMUX_TIMEOUT_S = 2.0
+
+
+class SelfAddress:
+    """The server's own base URL, learnt from the socket a request arrived on (the port may be 0 at start)."""
+
+    __slots__ = ("base",)
+
+    def __init__(self) -> None:
+        self.base: str | None = None
+
+    def learn(self, request: web.Request) -> None:
+        """Remember `http://HOST:PORT` of the local end of this request's connection."""
+        transport = request.transport
+        sockname = transport.get_extra_info("sockname") if transport is not None else None
+        if isinstance(sockname, tuple) and len(sockname) >= 2:
+            host = str(sockname[0])
+            self.base = f"http://[{host}]:{sockname[1]}" if ":" in host else f"http://{host}:{sockname[1]}"
+
+    def tmux_url(self) -> str:
+        """The default tmux-status upstream: this server's own /api/dev/tmux/status."""
+        return f"{self.base or 'http://127.0.0.1:3002'}{TMUX_PATH}"
+
+
+SETTINGS = web.AppKey("settings", Settings)
+TRAFFIC = web.AppKey("traffic", TrafficWindow)
+WEBSOCKETS = web.AppKey("websockets", WebSocketRegistry)
+SELF_ADDRESS = web.AppKey("self_address", SelfAddress)
+PROCESS = web.AppKey("process", ProcessMetrics)
+SESSION = web.AppKey("client_session", aiohttp.ClientSession)
+UPSTREAMS = web.AppKey("upstreams", Upstreams)
+SOURCES = web.AppKey("status_sources", StatusSources)
+TMUX_LISTING = web.AppKey("tmux_listing", SingleFlight[dict[str, Any]])
+WORKER_VALIDATOR = web.AppKey("worker_validator", Validator)
+
+
+def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON answer with the contract's headers: no-cache and the status version."""
+    response = web.Response(body=dumps(document), status=status, content_type="application/json")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-TES-Status-Version"] = STATUS_VERSION
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def error_response(status: int, error: str, resolution: str, headers: dict[str, str] | None = None) -> web.Response:
+    """`{"error", "resolution"}` (schemas/error.json): plain text, no colour codes, no stack trace."""
+    return json_response({"error": _printable(error), "resolution": _printable(resolution)}, status, headers)
+
+
+async def status_handler(request: web.Request) -> web.StreamResponse:
+    """GET /api/dev/status: both upstreams concurrently, then the snapshot; 503 only if assembly fails."""
+    app = request.app
+    address = app[SELF_ADDRESS]
+    if address.base is None:
+        address.learn(request)
+    try:
+        tmux, worker = await app[UPSTREAMS].both()
+        body = assemble_status(app[SOURCES], tmux, worker)
+        return json_response(body)
+    except Exception:
+        log_event("status_assembly_failed", level=logging.ERROR, exc_info=True)
+        return error_response(503, "status assembly failed", "a server fault, not an upstream one: see the server "
+                              "log (one JSON line per event on stderr) and retry")
+
+
+async def tmux_handler(request: web.Request) -> web.StreamResponse:
+    """GET /api/dev/tmux/status: the real tmux's sessions in the tmux-status shape."""
+    return json_response(await request.app[TMUX_LISTING]())
+
+
+async def workers_handler(request: web.Request) -> web.StreamResponse:
+    """GET /api/dev/workers: the worker API's workers; 503 when it cannot be reached."""
+    app = request.app
+    settings = app[SETTINGS]
+    answer = await fetch_json(app[SESSION], settings.worker_status_url, settings.upstream_timeout_s)
+    if not answer.answered:
+        return error_response(503, f"worker API unreachable at {settings.worker_status_url}: {answer.reason}",
+                              "start the worker API or point TES_WORKER_API_URL at it")
+    body = answer.body
+    if not answer.ok or not app[WORKER_VALIDATOR].is_valid(body):
+        return error_response(502, f"worker API answered badly at {settings.worker_status_url}: "
+                              f"{worker_reason(answer)}", "fix the worker API (schemas/worker-status.json)")
+    return json_response({"connected": body["connected"], "workers": body["workers"]})
+
+
+@web.middleware
+async def error_middleware(request: web.Request,
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Every error answer as JSON: 404 for unknown paths, 405 with `Allow`, 500 for a bug (logged)."""
+    try:
+        return await handler(request)
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return error_response(405, f"method {request.method} not allowed on {request.path}",
+                              f"use {allowed}", {"Allow": allowed})
+    except web.HTTPNotFound:
+        return error_response(404, f"no endpoint at {request.path}",
+                              f"endpoints: {', '.join(_paths(request.app))}")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, exc.reason, "see the API description (openapi.yaml)")
+    except Exception:
+        log_event("handler_failed", level=logging.ERROR, exc_info=True, path=request.path)
+        return error_response(500, "internal server error", "see the server log")
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application; client session, upstream guards and metrics sources start with it.
+
+    Args:
+        settings: validated settings (`Settings.from_env()`).
+
+    Example:
+        web.run_app(create_app(Settings.from_env()), access_log=None)
+    """
+    traffic = TrafficWindow()
+    # traffic first: the outermost middleware sees the final status of every answer, errors included.
+    app = web.Application(middlewares=[traffic_middleware(traffic), error_middleware])
+    app[SETTINGS] = settings
+    app[TRAFFIC] = traffic
+    app[WEBSOCKETS] = WebSocketRegistry()
+    app[SELF_ADDRESS] = SelfAddress()
+    app[PROCESS] = ProcessMetrics()
+    app[WORKER_VALIDATOR] = validator_for("worker-status")
+
+    async def list_tmux() -> dict[str, Any]:
+        return await tmux_status(settings.tmux_socket, min(TMUX_TIMEOUT_S, settings.upstream_timeout_s))
+
+    app[TMUX_LISTING] = SingleFlight(list_tmux)
+    app.router.add_get(STATUS_PATH, status_handler)
+    app.router.add_get(TMUX_PATH, tmux_handler)
+    app.router.add_get(WORKERS_PATH, workers_handler)
+    app.cleanup_ctx.append(_upstreams_ctx)
+    app.on_shutdown.append(_close_websockets)
+    return app
+
+
+async def _upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One client session for every upstream call, and the guards around it, for the app's lifetime."""
+    settings = app[SETTINGS]
+    # Naive mode opens a connection per request like the original; guarded mode needs a handful at most.
+    connector = aiohttp.TCPConnector(limit=0 if settings.naive else 100)
+    session = aiohttp.ClientSession(connector=connector, trust_env=False,
+                                    timeout=aiohttp.ClientTimeout(total=settings.upstream_timeout_s))
+    address = app[SELF_ADDRESS]
+    upstreams = Upstreams(settings, session, address.tmux_url)
+    app[SESSION] = session
+    app[UPSTREAMS] = upstreams
+    app[SOURCES] = StatusSources(settings, app[TRAFFIC], app[PROCESS], Clock(), RouteCounts.of(app),
+                                 app[WEBSOCKETS].__len__)
+    log_event("upstreams", tmux=settings.tmux_status_url or "(self) " + TMUX_PATH,
+              worker=settings.worker_status_url, timeout_ms=settings.upstream_timeout_ms,
+              mode="naive" if settings.naive else "single-flight+breaker")
+    try:
+        yield
+    finally:
+        await upstreams.aclose()
+        await app[TMUX_LISTING].aclose()
+        await session.close()
+
+
+async def _close_websockets(app: web.Application) -> None:
+    await app[WEBSOCKETS].close_all()
+
+
+def _paths(app: web.Application) -> list[str]:
+    return sorted({route.resource.canonical for route in app.router.routes() if route.resource is not None})
+
+
+def _printable(text: str) -> str:
+    """Drop control characters (ESC of ANSI colour codes among them) from text echoed in an error."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
