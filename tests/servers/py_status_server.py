@@ -305,6 +305,10 @@ async def serve(config: Config) -> None:
     base = f"http://{host}:{port}"
     service.tmux_url = config.tmux_url or f"{base}/api/dev/tmux/status"
     service.client = ClientSession(connector=TCPConnector(force_close=True), timeout=ClientTimeout(total=None))
+    # aiohttp resends an idempotent request once when the peer closes or resets the connection before
+    # answering: that is a second upstream call per status request (UPSTREAM-ONCE). No public switch
+    # exists; aiohttp's own test_utils turns it off the same way.
+    service.client._retry_connection = False
     print(f"listening {base}", flush=True)
     print(json.dumps({"event": "listening", "url": base, "breaks": sorted(config.breaks)}), file=sys.stderr,
           flush=True)
