@@ -1,0 +1,79 @@
+"""The harness against servers it has never seen: it passes the correct ones and names what the broken ones break.
+
+The independent servers (tests/servers/: Node.js and Python, no tes_contract inside) run in managed mode,
+core profile. In CI each break mode runs once, in one of the two languages (alternating), limited to the
+scenario groups that exercise it, so this file stays near a minute; `benchmarks/broken_table.py` runs the
+full matrix (both servers x every break x every group) and prints the table.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tes_contract.conformance.runner import run_conformance
+from tes_contract.contract.clauses import CLAUSE_IDS
+from tests.servers.launch import BREAKS, EXPECTED_CLAUSES, KINDS, NODE_SERVER, PY_SERVER, command
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The scenario groups that show each break (the full run of benchmarks/broken_table.py uses all of them).
+GROUPS_FOR: dict[str, tuple[str, ...]] = {
+    "no_version_header": ("http",),
+    "wrong_version_header": ("http",),
+    "no_cache_header": ("http",),
+    "sequential_upstreams": ("timeout",),
+    "no_timeout": ("timeout",),
+    "short_timeout_500ms": ("default-timeout",),
+    "count_panes": ("tmux",),
+    "two_worker_calls": ("worker",),
+    "zero_metrics": ("traffic",),
+    "strict_thresholds": ("traffic",),
+    "no_405": ("http",),
+    "parse_error_offline": ("worker",),
+    "cached_response": ("worker",),
+    "latency_seconds": ("traffic",),
+    "cpu_percent": ("http",),
+    "bool_is_int": ("worker",),
+    "ignore_region": ("tmux",),
+    "extra_field": ("http",),
+    "status_500_on_upstream_error": ("worker",),
+}
+CI_CASES = [pytest.param(name, KINDS[i % 2], id=f"{name}-{KINDS[i % 2]}") for i, name in enumerate(BREAKS)]
+
+
+def _failures(result) -> str:
+    return "\n".join(f"{f.clause} [{f.scenario}] expected {f.expected}; observed {f.observed}"
+                     for f in result.failures[:15])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_harness_passes_the_correct_server(kind: str):
+    result = run_conformance(server=command(kind), profiles=("core",), seed=KINDS.index(kind) + 1, cwd=str(ROOT))
+    assert result.exit_code == 0, f"false alarm on the correct {kind} server:\n{_failures(result)}"
+    assert not result.not_implemented
+    checked = {clause for clause, _ in result.outcomes}
+    assert {"STATUS-HDR-3", "UPSTREAM-CONCURRENT", "TIMEOUT-DEFAULT", "STATUS-FIELD-LATENCY"} <= checked
+
+
+@pytest.mark.parametrize(("name", "kind"), CI_CASES)
+def test_harness_names_the_broken_clause(name: str, kind: str):
+    result = run_conformance(server=command(kind, name), profiles=("core",), groups=GROUPS_FOR[name],
+                             cwd=str(ROOT))
+    reported = result.failed_clauses()
+    assert EXPECTED_CLAUSES[name] <= reported, (
+        f"{kind} server with {name}: expected {sorted(EXPECTED_CLAUSES[name])}, harness reported "
+        f"{sorted(reported)}\n{_failures(result)}")
+    for failure in result.failures:
+        assert failure.expected and failure.observed, failure
+
+
+def test_every_break_is_mapped_and_documented():
+    """The break names agree across both servers, the README table, the expectations and the CI groups."""
+    node = set(re.findall(r'"([a-z0-9_]+)"', NODE_SERVER.read_text().split("const BREAK_NAMES")[1].split("]);")[0]))
+    python = set(re.findall(r'"([a-z0-9_]+)"', PY_SERVER.read_text().split("BREAKS = frozenset")[1].split("})")[0]))
+    readme = set(re.findall(r"^\| `([a-z0-9_]+)` \|", (PY_SERVER.parent / "README.md").read_text(), re.M))
+    assert node == python == readme == set(EXPECTED_CLAUSES) == set(GROUPS_FOR)
+    assert all(clauses <= CLAUSE_IDS for clauses in EXPECTED_CLAUSES.values())
