@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tes_contract.contract.invariants import Problem, document_problems
+from tes_contract.contract.invariants import Problem, document_problems, is_valid_document
 from tes_contract.contract.schemas import KINDS
 from tes_contract.errors import ToolError
 
@@ -37,31 +37,59 @@ class DocumentResult:
                 "problems": [p.as_dict() for p in self.problems]}
 
 
+class _NotJsonConstant(ValueError):
+    """Python's json accepts NaN, Infinity and -Infinity; JSON does not."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJsonConstant(name)
+
+
+# One decoder for every line: json.loads(text, parse_constant=...) would build a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _loads(text: str) -> Any:
+    return _DECODER.decode(text)
+
+
+def _what(exc: json.JSONDecodeError) -> str:
+    # Some of json's messages end in " at" ("Invalid control character at"); the position follows anyway.
+    return exc.msg.removesuffix(" at")
+
+
 def _read(path: str, stdin: IO[str]) -> str:
-    if path == "-":
-        return stdin.read()
+    source = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ToolError(f"{path}: cannot read: {exc}") from exc
+        return stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolError(f"{source}: not UTF-8 text (byte {exc.start}: {exc.reason}); is it a binary file?") from exc
+    except OSError as exc:
+        raise ToolError(f"{source}: cannot read: {exc.strerror or exc}") from exc
 
 
 def parse_documents(text: str, source: str) -> Iterator[tuple[int | None, Any]]:
     """Yield (line, document) from one JSON document or JSON Lines; ToolError names line and column."""
+    if not text.strip():
+        raise ToolError(f"{source}: empty input, no JSON document")
     try:
-        yield None, json.loads(text)
+        yield None, _loads(text)
         return
+    except _NotJsonConstant as exc:
+        raise ToolError(f"{source}: not JSON: {exc} is not a JSON value") from exc
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
-            raise ToolError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+            raise ToolError(f"{source}: not JSON: {_what(exc)} at line {exc.lineno} column {exc.colno}") from exc
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, _loads(line)
+        except _NotJsonConstant as exc:
+            raise ToolError(f"{source}: not JSON Lines: {exc} is not a JSON value, at line {number}") from exc
         except json.JSONDecodeError as exc:
             raise ToolError(
-                f"{source}: not JSON Lines: {exc.msg} at line {number} column {exc.colno}"
+                f"{source}: not JSON Lines: {_what(exc)} at line {number} column {exc.colno}"
             ) from exc
 
 
@@ -69,11 +97,11 @@ def validate_text(text: str, source: str, kind: str = "status", schema_only: boo
     """Validate every document in `text`, returning one result each."""
     if kind not in KINDS:
         raise ToolError(f"unknown kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
-    documents = list(parse_documents(text, source))
-    if not documents:
-        raise ToolError(f"{source}: no JSON document found")
-    return [DocumentResult(source, line, document_problems(kind, doc, schema_only=schema_only))
-            for line, doc in documents]
+    # Streamed: a parsed document is judged and dropped, so a large file is never held twice in memory.
+    # Most documents are fine: a fast yes/no first, the explaining validator only for the others.
+    return [DocumentResult(source, line, [] if is_valid_document(kind, doc, schema_only=schema_only)
+                           else document_problems(kind, doc, schema_only=schema_only))
+            for line, doc in parse_documents(text, source)]
 
 
 def run(paths: list[str], kind: str, schema_only: bool, output_format: str,
@@ -89,10 +117,11 @@ def run(paths: list[str], kind: str, schema_only: bool, output_format: str,
                   indent=2)
         stdout.write("\n")
     else:
+        lines: list[str] = []
         for result in results:
-            stdout.write(f"{result.label}: {'valid' if result.valid else 'INVALID'}\n")
-            for problem in result.problems:
-                stdout.write(f"  {problem.pointer or '/'} [{problem.clause}] {problem.message}\n")
+            lines.append(f"{result.label}: {'valid' if result.valid else 'INVALID'}\n")
+            lines.extend(f"  {p.pointer or '/'} [{p.clause}] {p.message}\n" for p in result.problems)
         invalid = sum(not r.valid for r in results)
-        stdout.write(f"{len(results)} document(s), {invalid} invalid\n")
+        lines.append(f"{len(results)} document(s), {invalid} invalid\n")
+        stdout.write("".join(lines))
     return 0 if all_valid else 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import IO
+from typing import IO, NoReturn
 
 import click
 
@@ -70,8 +70,17 @@ def conform_command(server: str | None, url: str | None, mock_control: str | Non
     options = Options(server=server, url=url, mock_control=mock_control, profiles=_profiles(profiles), seed=seed,
                       slack_ms=slack_ms, timeout_ms=timeout_ms, group_timeout_ms=group_timeout_ms,
                       startup_timeout_s=startup_timeout, examples=examples, groups=groups or None)
-    result = conform(options, list(reports), sys.stdout, quiet=quiet)
+    try:
+        result = conform(options, list(reports), sys.stdout, quiet=quiet)
+    except KeyboardInterrupt:
+        _interrupted()
     sys.exit(result.exit_code)
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C: every server and mock is already stopped (the run's finally blocks); exit 130 like a shell."""
+    click.echo("interrupted: every server and mock stopped", err=True)
+    sys.exit(130)
 
 
 async def _demo(port: int, exit_after: bool, options: Options, reports: list[str], stdout: IO[str]) -> int:
@@ -103,12 +112,17 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
 @click.option("--exit", "exit_after", is_flag=True, help="Stop after the report instead of serving until Ctrl-C.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH")
-def demo_command(port: int, exit_after: bool, seed: int, reports: tuple[str, ...]) -> None:
+@click.option("--group", "groups", multiple=True, help="Run only this scenario group (repeatable).")
+def demo_command(port: int, exit_after: bool, seed: int, reports: tuple[str, ...], groups: tuple[str, ...]) -> None:
     """The main job: start the mocks and the reference server, run conform against it, keep serving."""
     for spec in reports:
         parse_report_spec(spec)
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port}: not a port number")
-    options = Options(server=reference_server_command(), seed=seed)
+    options = Options(server=reference_server_command(), seed=seed, groups=groups or None)
     options.validate()
-    sys.exit(asyncio.run(_demo(port, exit_after, options, list(reports), sys.stdout)))
+    try:
+        code = asyncio.run(_demo(port, exit_after, options, list(reports), sys.stdout))
+    except KeyboardInterrupt:
+        _interrupted()
+    sys.exit(code)

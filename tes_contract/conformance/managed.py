@@ -42,6 +42,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _require_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise SetupError(f"port {port} on {host} is busy ({exc.strerror}): stop what listens there or choose "
+                             "another port") from exc
+
+
 def split_command(command: str) -> list[str]:
     """Split the server command the way a POSIX shell would, or fail with a clear message."""
     try:
@@ -70,6 +79,8 @@ class ManagedServer:
         self.command = command
         self.name = name
         self.host = host
+        if port:
+            _require_free(host, port)
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
         self.cwd = cwd
@@ -124,7 +135,10 @@ class ManagedServer:
                 _, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 1.0)
                 writer.close()
                 await writer.wait_closed()
-                return
+                await asyncio.sleep(0.05)
+                if self.process.returncode is None:
+                    return  # (an exited process is reported above on the next turn)
+                continue
             except (OSError, TimeoutError):
                 pass
             if time.monotonic() > deadline:

@@ -118,6 +118,7 @@ class ConformanceResult:
     not_implemented: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
     exchanges: int = 0
+    servers: list[dict[str, Any]] = field(default_factory=list)  # managed: group, pid, url of each server
 
     @property
     def failures(self) -> list[Failure]:

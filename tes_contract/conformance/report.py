@@ -46,7 +46,7 @@ def as_json(result: ConformanceResult) -> dict[str, Any]:
     return {
         "target": result.target, "profiles": list(result.profiles), "seed": result.seed,
         "wall_s": round(result.wall_s, 3), "exit_code": result.exit_code, "exchanges": result.exchanges,
-        "not_implemented": result.not_implemented,
+        "not_implemented": result.not_implemented, "servers": result.servers,
         "clauses": clause_rows(result),
         "outcomes": [
             {"clause": o.clause, "profile": o.profile, "scenario": o.scenario, "status": o.status,

@@ -77,7 +77,25 @@ def _context(group: Group, options: Options, client: Client, recorder: Recorder,
                         profiles=options.profiles)
 
 
-async def _run_managed_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event) -> None:
+class _Quiet:
+    """Set once every server is up and every heavy group is done: the timing-sensitive groups wait for it."""
+
+    def __init__(self, groups: Sequence[Group]) -> None:
+        self.event = asyncio.Event()
+        self._waiting = {"ready": len(groups), "heavy": sum(1 for g in groups if g.heavy)}
+        self._check()
+
+    def count(self, what: str) -> None:
+        self._waiting[what] -= 1
+        self._check()
+
+    def _check(self) -> None:
+        if all(n <= 0 for n in self._waiting.values()):
+            self.event.set()
+
+
+async def _run_managed_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event,
+                             quiet: _Quiet) -> None:
     assert options.server is not None
     timeout_ms = group.timeout_ms if group.timeout_ms is not None else DEFAULT_TIMEOUT_MS
     recorder.progress(f"{group.name}: starting mocks and server")
@@ -92,12 +110,23 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
         }
         async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
                                  cwd=options.cwd) as server:
+            assert server.process is not None
+            recorder.result.servers.append({"group": group.name, "pid": server.process.pid, "url": server.url,
+                                            "port": server.port})
+            quiet.count("ready")
+            if not group.heavy:
+                recorder.progress(f"{group.name}: waiting for the heavy groups to finish")
+                await quiet.event.wait()
             answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
             async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
                 ctx = _context(group, options, client, recorder, Mocks(mocks), stop, True, timeout_ms)
                 recorder.progress(f"{group.name}: running")
                 started = time.monotonic()
-                await group.run(ctx)
+                try:
+                    await group.run(ctx)
+                finally:
+                    if group.heavy:
+                        quiet.count("heavy")
                 await finish_group(ctx)
                 recorder.progress(f"{group.name}: done in {time.monotonic() - started:.1f} s")
 
@@ -167,8 +196,10 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
     async with _stop_on_sigterm(stop):
         try:
             if options.server is not None:
-                tasks = [asyncio.ensure_future(_run_managed_group(g, options, recorder, stop))
-                         for g in _selected(options)]
+                groups = _selected(options)
+                quiet = _Quiet(groups)
+                tasks = [asyncio.ensure_future(_run_managed_group(g, options, recorder, stop, quiet))
+                         for g in groups]
                 await _gather_or_cancel(tasks, stop)
             else:
                 await _run_live(options, recorder, stop)

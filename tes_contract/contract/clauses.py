@@ -6,6 +6,34 @@ from dataclasses import dataclass
 
 PROFILES = ("core", "live", "dev", "metrics")
 
+#: What a server claims when it claims a profile (conformance is reported per profile).
+PROFILE_DESCRIPTIONS: dict[str, str] = {
+    "core": "the status endpoint `GET /api/dev/status`: headers, schema, invariants, upstream scenarios, "
+            "timeouts, traffic accounting. A small server can claim `core` alone.",
+    "live": "WebSocket push at `/api/dev/status/ws`: `{\"type\": \"status\", \"data\": EnhancedStatusData}` on "
+            "connect, then every push interval and within 100 ms of a trafficMode or telemetryStatus change.",
+    "dev": "tmux control and the worker proxy (`GET /api/dev/workers`, snapshots): auth, validation, rate "
+           "limits; 503 when the worker API cannot be reached.",
+    "metrics": "Prometheus text exposition at `/api/dev/metrics`.",
+}
+
+#: Families of clause ids, as (id prefix, title); a clause belongs to the longest prefix it starts with.
+FAMILIES: tuple[tuple[str, str], ...] = (
+    ("STATUS-HTTP", "HTTP surface of GET /api/dev/status"),
+    ("STATUS-HDR", "Response headers"),
+    ("STATUS-SCHEMA", "Body schema"),
+    ("STATUS-FIELD", "Fields"),
+    ("STATUS-INV", "Invariants within one answer"),
+    ("STATUS-MONO", "Across answers"),
+    ("UPSTREAM", "Upstream calls and upstream APIs"),
+    ("TIMEOUT", "Timeouts"),
+    ("CONFIG", "Configuration"),
+    ("ERROR", "Error answers"),
+    ("LIVE", "WebSocket push"),
+    ("DEV", "Dev endpoints"),
+    ("METRICS", "Metrics"),
+)
+
 
 @dataclass(frozen=True)
 class Clause:
@@ -54,8 +82,8 @@ CLAUSES: tuple[Clause, ...] = (
        "Validate every body the harness receives with the JSON Schema 2020-12 validator, formats checked."),
     # --- fields --------------------------------------------------------------------------------------
     _c("STATUS-FIELD-TIMESTAMP", "core", "timestamp format",
-       "`timestamp` is RFC 3339 UTC with exactly three fractional digits and `Z`, taken when the snapshot is "
-       "assembled.",
+       "`timestamp` is RFC 3339 UTC with exactly three fractional digits and `Z` (no offset, no leap second "
+       "`:60`), taken when the snapshot is assembled.",
        "Pattern `YYYY-MM-DDTHH:MM:SS.sssZ`; within a few seconds of the harness's clock."),
     _c("STATUS-FIELD-TMUX", "core", "tmux counts sessions",
        "`sessions.tmux` is the number of tmux sessions (not panes) the tmux-status upstream reports; 0 when "
@@ -186,7 +214,8 @@ CLAUSES: tuple[Clause, ...] = (
     # --- configuration and errors ---------------------------------------------------------------------
     _c("CONFIG-ENV", "core", "Server reads the TES_* environment",
        "A server under test reads `TES_HOST`, `TES_PORT`, `TES_TMUX_STATUS_URL`, `TES_WORKER_API_URL`, "
-       "`TES_UPSTREAM_TIMEOUT_MS` and `TES_PRIMARY_REGION` with the defaults of the brief.",
+       "`TES_UPSTREAM_TIMEOUT_MS` and `TES_PRIMARY_REGION`, with the defaults of the environment table "
+       "(`TES_TMUX_STATUS_URL` defaults to the server's own `/api/dev/tmux/status`).",
        "The harness starts the server with these variables and reaches it and its upstreams through them."),
     _c("ERROR-BODY", "core", "Error answers are JSON",
        "Error answers (4xx, 5xx) carry a JSON body `{\"error\": ..., \"resolution\"?: ...}` "
@@ -233,6 +262,14 @@ CLAUSES: tuple[Clause, ...] = (
 
 CLAUSE_IDS: frozenset[str] = frozenset(c.id for c in CLAUSES)
 BY_ID: dict[str, Clause] = {c.id: c for c in CLAUSES}
+
+
+def family_of(id: str) -> str:
+    """Return the family prefix of a clause id (`STATUS-INV-ROUTES-EQUAL` -> `STATUS-INV`); ValueError if none."""
+    prefixes = [prefix for prefix, _ in FAMILIES if id == prefix or id.startswith(prefix + "-")]
+    if not prefixes:
+        raise ValueError(f"clause id {id!r} belongs to no family ({', '.join(p for p, _ in FAMILIES)})")
+    return max(prefixes, key=len)
 
 
 def clause(id: str) -> Clause:

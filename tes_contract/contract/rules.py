@@ -8,9 +8,23 @@ TrafficMode = Literal["normal", "degraded", "isolated"]
 TelemetryStatus = Literal["healthy", "degraded", "offline"]
 
 STATUS_VERSION = "2.0"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3002
+DEFAULT_TMUX_PATH = "/api/dev/tmux/status"
+DEFAULT_WORKER_API_URL = "http://127.0.0.1:3003"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_TIMEOUT_MS = 5000
 RECOVERY_S = 5.0
+
+#: CONFIG-ENV: what a server under test reads from its environment, as (variable, default, meaning).
+ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
+    ("TES_HOST", DEFAULT_HOST, "address the server listens on"),
+    ("TES_PORT", str(DEFAULT_PORT), "port the server listens on"),
+    ("TES_TMUX_STATUS_URL", f"the server's own `{DEFAULT_TMUX_PATH}`", "full URL of the tmux-status upstream"),
+    ("TES_WORKER_API_URL", DEFAULT_WORKER_API_URL, "base URL of the worker API (`/workers/status` is appended)"),
+    ("TES_UPSTREAM_TIMEOUT_MS", str(DEFAULT_TIMEOUT_MS), "bound of each upstream call: connect, headers and body"),
+    ("TES_PRIMARY_REGION", DEFAULT_REGION, "`directions.primaryRegion` (an empty value means the default)"),
+)
 
 
 def traffic_mode_for(error_rate: float) -> TrafficMode:

@@ -32,9 +32,9 @@ GROUPS: tuple[Group, ...] = (
     Group("timeout", run_timeout),
     Group("recovery", run_recovery),
     Group("traffic", run_traffic, needs_fresh=True),
-    Group("http", run_surface, needs_mocks=False),
-    Group("payloads-worker", run_worker_payloads),
-    Group("payloads-tmux", run_tmux_payloads),
+    Group("http", run_surface, needs_mocks=False, heavy=True),
+    Group("payloads-worker", run_worker_payloads, heavy=True),
+    Group("payloads-tmux", run_tmux_payloads, heavy=True),
 )
 
 __all__ = ["GROUPS", "Group", "GroupContext", "Stopped", "finish_group", "run_surface"]

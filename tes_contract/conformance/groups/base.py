@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from tes_contract.conformance.checks.upstream import (
 )
 from tes_contract.conformance.client import Client, upstream_fields
 from tes_contract.conformance.model import Exchange, Failure, Recorder, run_check
-from tes_contract.conformance.scenarios import Mocks
+from tes_contract.conformance.scenarios import Mocks, healthy_fields
 from tes_contract.contract.rules import RECOVERY_S, region_for
 
 #: Between polls of the status while waiting for a state to show.
@@ -52,15 +52,39 @@ class GroupContext:
     examples: int = 30
     profiles: tuple[str, ...] = ("core",)
     notes: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
 
     def scenario(self, name: str = "") -> str:
         """The scenario id under which results are recorded: `group/name`."""
         return f"{self.group}/{name}" if name else self.group
 
     def check(self, func: Callable[..., Iterator[Failure]], scenario: str, *args: Any, **kwargs: Any) -> list[Failure]:
-        """Run one check and record its verdict under `scenario`, with the mocks' state for reproduction."""
-        context = Failure("", "", "", mock=self.mocks.describe() if self.mocks else "", seed=self.seed)
+        """Run one check and record its verdict under `scenario`, with the mocks' state for reproduction
+        (and the curl line of the first exchange among the arguments)."""
+        curl = next((a.curl() for a in args if isinstance(a, Exchange)), "")
+        context = Failure("", "", "", curl=curl, mock=self.mocks.describe() if self.mocks else "", seed=self.seed)
         return run_check(self.recorder, func, scenario, *args, context=context, **kwargs)
+
+    async def start_healthy(self) -> dict[str, Any]:
+        """Both upstreams healthy; wait until the status shows both up; remember what it shows as the baseline
+        (tmux > 0, telemetry healthy): the values "counted" and "unchanged" are judged against."""
+        assert self.mocks is not None
+        await self.mocks.healthy()
+        deadline = time.time() + RECOVERY_S + self.slack_ms / 1000
+        while True:
+            exchange = await self.status(self.scenario("healthy-start"))
+            fields = upstream_fields(exchange.body) if exchange.status == 200 else {}
+            up = bool(fields) and isinstance(fields.get("tmux"), int) and fields.get("tmux", 0) > 0 \
+                and fields.get("telemetryStatus") == "healthy"
+            if up or time.time() > deadline:
+                self.baseline = fields or {**healthy_fields("tmux"), **healthy_fields("worker")}
+                return self.baseline
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    def baseline_of(self, upstream: str) -> dict[str, Any]:
+        """The baseline fields of one upstream."""
+        names = ("tmux",) if upstream == "tmux" else ("activeWorkers", "telemetryStatus")
+        return {k: self.baseline.get(k) for k in names}
 
     def ensure_running(self) -> None:
         """Raise Stopped when the run is being stopped."""
@@ -74,11 +98,13 @@ class GroupContext:
                                         **kwargs)
 
     async def observe(self, scenario: str, expected: Mapping[str, Any], *, baseline: Mapping[str, Any] | None = None,
-                      within_s: float | None = None) -> tuple[Exchange, float | None]:
-        """Poll the status until the `expected` fields show, at most `within_s` (default 5 s + slack).
+                      within_s: float | None = None, or_else: Sequence[Mapping[str, Any]] = ()
+                      ) -> tuple[Exchange, float | None]:
+        """Poll the status until the `expected` fields (or one of `or_else`) show, at most `within_s` (default
+        5 s + slack: a circuit breaker may hold an upstream's earlier state that long).
 
         Returns the last answer and the seconds it took to show, or None when it never did. Every answer is
-        checked, and with `baseline` the other upstream's fields must stay at their healthy values meanwhile.
+        checked, and with `baseline` the other upstream's fields must stay as they were meanwhile.
         """
         deadline = within_s if within_s is not None else RECOVERY_S + self.slack_ms / 1000
         started = time.time()
@@ -86,7 +112,8 @@ class GroupContext:
             exchange = await self.status(scenario)
             if baseline is not None:
                 self.check(other_upstream_unchanged, scenario, exchange, baseline)
-            if exchange.status == 200 and all(upstream_fields(exchange.body).get(k) == v for k, v in expected.items()):
+            fields = upstream_fields(exchange.body) if exchange.status == 200 else {}
+            if fields and any(all(fields.get(k) == v for k, v in wanted.items()) for wanted in (expected, *or_else)):
                 return exchange, exchange.received_at - started
             if time.time() - started > deadline:
                 return exchange, None
@@ -104,7 +131,9 @@ class Group:
     needs_mocks: bool = True  # drives the upstreams (live mode runs it only with --mock-control)
     needs_fresh: bool = False  # needs a server that saw no other traffic (managed mode only)
     needs_default_timeout: bool = False  # needs TES_UPSTREAM_TIMEOUT_MS unset (managed mode only)
-    clauses: tuple[str, ...] = ()
+    # CPU-heavy (Hypothesis, schemathesis) and not timing-sensitive: runs first, while the timing-sensitive
+    # groups wait, so a busy harness never delays a mock's answer or the reading of a server's.
+    heavy: bool = False
 
 
 async def finish_group(ctx: GroupContext) -> None:

@@ -16,7 +16,7 @@ from tes_contract.conformance.client import upstream_fields
 from tes_contract.conformance.groups.base import GroupContext, Stopped
 from tes_contract.conformance.model import Failure
 from tes_contract.conformance.registry import check
-from tes_contract.conformance.scenarios import expected_fields, healthy_fields
+from tes_contract.conformance.scenarios import expected_fields
 
 # Integers stay within 2**53 and floats are never integral (2.0): JSON parsers of other languages read
 # those as integers, and the contract's rule is about the JSON value, not one parser's types.
@@ -73,8 +73,7 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     assert ctx.mocks is not None
     loop = asyncio.get_running_loop()
     name = ctx.scenario("property")
-    await ctx.mocks.healthy()
-    await ctx.observe(ctx.scenario("healthy-start"), {**healthy_fields("tmux"), **healthy_fields("worker")})
+    await ctx.start_healthy()
     last_failure: list[tuple[int, Any, dict[str, Any], str]] = []
 
     async def serve_and_read(status: int, payload: Any) -> tuple[dict[str, Any], str]:
