@@ -8,8 +8,10 @@ scenario groups that exercise it, several at once, so this file stays near a min
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,16 @@ def test_every_break_is_mapped_and_documented():
     assert node == python == set(readme) == set(EXPECTED_CLAUSES) == set(GROUPS_FOR)
     assert readme == EXPECTED_CLAUSES
     assert all(clauses <= CLAUSE_IDS for clauses in EXPECTED_CLAUSES.values())
+
+
+def test_independent_servers_share_no_code_with_the_kit():
+    """They stand for other people's servers: the Python one imports stdlib and aiohttp only, the Node one
+    node: built-ins only (no npm)."""
+    tree = ast.parse(PY_SERVER.read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported - {"aiohttp"} <= set(sys.stdlib_module_names), imported
+    node_imports = re.findall(r"""(?:^import .*? from |require\()["']([^"']+)["']""", NODE_SERVER.read_text(), re.M)
+    assert node_imports and all(name.startswith("node:") for name in node_imports), node_imports
