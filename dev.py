@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run tes-contract from a clean clone with nothing but Python 3.11+.
 
-    python3 dev.py demo    the main job: lint the contract, validate the bundled examples (later: mocks, server, report)
+    python3 dev.py demo    the main job: mock upstreams + reference server + conformance report, then serves
     python3 dev.py test    the whole test suite: ruff, mypy, pytest
 
 Each command creates `.venv` on first use (and refreshes it when pyproject.toml changes), then runs
@@ -61,20 +61,11 @@ def test(extra: list[str]) -> int:
 
 
 def demo(extra: list[str]) -> int:
-    """The main job: lint the contract, then validate the bundled example documents, kind by kind."""
-    tool = str(BIN / "tes-contract")
-    code = _run(tool, "lint", *extra)
-    if code:
-        return code
-    kinds = ("status", "tmux-status", "worker-status", "status-push", "worker-list", "error")
-    by_kind: dict[str, list[str]] = {}
-    for path in sorted((ROOT / "examples" / "valid").glob("*.json*")):
-        # `status-push-x.json` is a status-push, not a status: the longest kind the name starts with wins.
-        kind = max((k for k in kinds if path.name.startswith(f"{k}-")), key=len)
-        by_kind.setdefault(kind, []).append(str(path.relative_to(ROOT)))
-    for kind, paths in by_kind.items():
-        code = _run(tool, "validate", "--kind", kind, *paths) or code
-    return code
+    """The main job: mocks + reference server, the conformance report on it, then serve until Ctrl-C.
+
+    Extra arguments go to `tes-contract demo` (e.g. `--exit` to stop after the report, `--port 3012`).
+    """
+    return _run(str(BIN / "tes-contract"), "demo", *extra)
 
 
 def main() -> int:

@@ -61,10 +61,10 @@ def lint(specs: tuple[str, ...]) -> None:
     sys.exit(lint_module.run(list(specs), sys.stdout))
 
 
-cli.add_command(mock_command)
 cli.add_command(serve_command)
 cli.add_command(conform_command)
 cli.add_command(demo_command)
+cli.add_command(mock_command)
 
 
 def main() -> None:

@@ -1,5 +1,4 @@
-"""Shared fixtures: the mock upstreams plugin (the same one users load with -p), paths of the repo and a
-valid status document to mutate."""
+"""Shared fixtures: paths of the repo, a valid status document to mutate, and the mock upstreams plugin."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from typing import Any
 
 import pytest
 
+# The same plugin users load with `-p tes_contract.mocks.pytest_fixtures`: mock_upstreams, mock_control, ...
 pytest_plugins = ["tes_contract.mocks.pytest_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -61,7 +61,8 @@ async def test_set_reports_the_400_reason_and_exits_2(mock_upstreams, args, reas
     assert reason in result.output
 
 
-def test_serve_prints_urls_serves_and_stops_cleanly_on_sigint():
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_prints_urls_serves_and_stops_cleanly_on_a_signal(signum):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0", "--worker-port", "0",
             "--control-port", "0", "--worker", '{"scenario": "healthy", "connected": 5}', "--seed", "3"]
@@ -79,7 +80,7 @@ def test_serve_prints_urls_serves_and_stops_cleanly_on_sigint():
                 flip = client.put(urls["control"] + "/upstreams/tmux/scenario", json={"scenario": "http_error"})
                 assert flip.status_code == 200
                 assert client.get(urls["tmux"]).status_code == 500
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signum)
             assert process.wait(timeout=10) == 0
             assert "Traceback" not in process.stderr.read()
         finally:
@@ -89,6 +90,18 @@ def test_serve_prints_urls_serves_and_stops_cleanly_on_sigint():
     for url in urls.values():
         with pytest.raises(httpx.ConnectError), httpx.Client(timeout=2) as client:
             client.get(url)
+
+
+def test_unknown_initial_scenario_is_refused_before_serving():
+    result = CliRunner().invoke(cli, ["mock", "--tmux-port", "0", "--worker-port", "0", "--control-port", "0",
+                                      "--worker", "sideways"])
+    assert result.exit_code == 2
+    assert "error: unknown scenario 'sideways'" in result.output
+
+
+def test_upstream_env_points_a_server_at_the_mocks(upstream_env, mock_upstreams):
+    assert upstream_env == {"TES_TMUX_STATUS_URL": mock_upstreams.tmux_url,
+                            "TES_WORKER_API_URL": mock_upstreams.worker_url, "TES_UPSTREAM_TIMEOUT_MS": "250"}
 
 
 def test_bad_timeline_exits_2_with_the_line(tmp_path):

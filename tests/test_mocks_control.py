@@ -59,6 +59,15 @@ async def test_bad_requests_get_400_naming_the_bad_part(mock_upstreams, api, pat
     assert mock_upstreams.get("worker") == before  # nothing changed
 
 
+async def test_unknown_paths_and_methods_answer_json(api):
+    missing = await api.get("/nowhere")
+    wrong = await api.post("/upstreams/worker/scenario", json={"scenario": "hang"})
+    assert (missing.status_code, wrong.status_code) == (404, 405)
+    assert "GET" in wrong.headers["allow"] and "PUT" in wrong.headers["allow"]
+    validator_for("error").validate(missing.json())
+    validator_for("error").validate(wrong.json())
+
+
 async def test_body_that_is_not_json_gets_400(api):
     response = await api.put("/upstreams/worker/scenario", content=b"{nope")
     assert response.status_code == 400 and "not JSON" in response.json()["error"]

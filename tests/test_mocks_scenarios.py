@@ -14,7 +14,7 @@ from tes_contract.contract.schemas import validator_for
 from tes_contract.mocks import INVALID_VARIANTS, MockUpstreams
 
 TIMEOUT_S = 1.0
-SLACK_S = 0.5  # generous: other helpers' tests share the two cores
+SLACK_S = 0.75  # generous: other helpers' tests share the two cores
 
 
 @pytest.fixture
@@ -74,7 +74,8 @@ async def test_snapshot_is_an_attachment_and_bad_ids_are_refused(mock_upstreams,
     validator_for("error").validate(bad.json())
     validator_for("error").validate(unknown.json())
     assert (await client.get(mock_upstreams.worker_url + "/nowhere")).status_code == 404
-    assert (await client.post(status_url(mock_upstreams))).status_code == 405
+    refused = await client.post(status_url(mock_upstreams))
+    assert refused.status_code == 405 and "GET" in refused.headers["allow"]
 
 
 @pytest.mark.parametrize("status", [500, 503])
@@ -122,18 +123,21 @@ async def _settled_entry(mocks: MockUpstreams, upstream: str) -> dict:
     raise AssertionError(f"journal entry never settled: {mocks.journal(upstream)[-1]}")
 
 
-async def test_slow_fraction_of_timeout_answers_inside_it(mock_upstreams, client):
+async def test_slow_fraction_of_timeout_answers_inside_it(mock_upstreams):
+    timeout_s = 2.0  # 0.8x leaves 0.4 s of margin, enough on a busy machine
+    mock_upstreams.set_client_timeout(timeout_s * 1000)
     await mock_upstreams.set("worker", "slow", delay="0.8x")
-    started = time.monotonic()
-    response = await client.get(status_url(mock_upstreams))
-    elapsed = time.monotonic() - started
-    assert response.status_code == 200
-    validator_for("worker-status").validate(response.json())
-    assert 0.8 * TIMEOUT_S - 0.02 <= elapsed < TIMEOUT_S
-    await mock_upstreams.set("tmux", "slow", delay_ms=300)
-    started = time.monotonic()
-    assert (await client.get(mock_upstreams.tmux_url)).status_code == 200
-    assert 0.28 <= time.monotonic() - started < 0.3 + SLACK_S
+    async with httpx.AsyncClient(timeout=timeout_s) as client:
+        started = time.monotonic()
+        response = await client.get(status_url(mock_upstreams))
+        elapsed = time.monotonic() - started
+        assert response.status_code == 200
+        validator_for("worker-status").validate(response.json())
+        assert 0.8 * timeout_s - 0.02 <= elapsed < timeout_s
+        await mock_upstreams.set("tmux", "slow", delay_ms=300)
+        started = time.monotonic()
+        assert (await client.get(mock_upstreams.tmux_url)).status_code == 200
+        assert 0.28 <= time.monotonic() - started < 0.3 + SLACK_S
 
 
 async def test_slow_body_sends_headers_at_once_but_the_whole_answer_exceeds_the_time(mock_upstreams, client):
@@ -143,7 +147,7 @@ async def test_slow_body_sends_headers_at_once_but_the_whole_answer_exceeds_the_
         headers_at = time.monotonic() - started
         body = await response.aread()
     done_at = time.monotonic() - started
-    assert response.status_code == 200 and headers_at < 0.3
+    assert response.status_code == 200 and headers_at < 0.5
     assert done_at > TIMEOUT_S  # per-read timeouts never fire: only a total deadline catches this
     validator_for("worker-status").validate(json.loads(body))
     entry = (await _settled_entry(mock_upstreams, "worker"))
@@ -152,12 +156,13 @@ async def test_slow_body_sends_headers_at_once_but_the_whole_answer_exceeds_the_
 
 async def test_slow_body_with_a_total_deadline_gives_up_and_is_journalled(mock_upstreams, client):
     await mock_upstreams.set("worker", "slow_body", duration_ms=3000)
+    began = time.time()  # the deadline runs from here, connect included, so compare with this
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.5):
             await client.get(status_url(mock_upstreams))
     entry = await _settled_entry(mock_upstreams, "worker")
     assert entry["completed_at"] is None
-    assert 0.45 <= entry["client_gave_up_at"] - entry["arrived_at"] < 0.5 + SLACK_S
+    assert 0.5 - 0.02 <= entry["client_gave_up_at"] - began < 0.5 + SLACK_S
 
 
 async def test_malformed_json_is_not_json(mock_upstreams, client):

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from tes_contract.conformance.registry import CHECKS
 from tes_contract.contract.clauses import BY_ID
 from tes_contract.errors import ContractFailure
 
@@ -158,10 +159,14 @@ class Recorder:
         self.result = result
         self._lock = threading.Lock()
         self._on_event = on_event
+        #: Set when the run is being torn down (Ctrl-C, a setup error): what groups see then is not judged.
+        self.closed = False
 
     def record(self, check: str, clauses: Iterable[str], scenario: str, failures: Iterable[Failure],
                *, context: Failure | None = None) -> list[Failure]:
         """Mark `clauses` checked by `check` in `scenario`; add `failures`, filled in from `context`."""
+        if self.closed:
+            return []
         filled = []
         for failure in failures:
             extra: dict[str, Any] = {"check": check, "scenario": scenario}
@@ -210,8 +215,6 @@ class Recorder:
 def run_check(recorder: Recorder, func: Callable[..., Iterator[Failure]], scenario: str, *args: Any,
               context: Failure | None = None, clauses: Iterable[str] | None = None, **kwargs: Any) -> list[Failure]:
     """Run one registered check and record its verdict under `clauses` (default: all the check's clauses)."""
-    from tes_contract.conformance.registry import CHECKS
-
     entry = CHECKS.get(func.__name__)
     checked = entry.clauses if clauses is None else tuple(clauses)
     return recorder.record(entry.name, checked, scenario, list(func(*args, **kwargs)), context=context)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tes_contract.conformance.model import ConformanceResult, Outcome
-from tes_contract.conformance.registry import CHECKS
+from tes_contract.conformance.registry import CHECKS, UNCHECKED
 from tes_contract.contract.clauses import BY_ID, CLAUSES
 from tes_contract.errors import ConfigError
 
@@ -37,6 +37,8 @@ def clause_rows(result: ConformanceResult) -> list[dict[str, Any]]:
             "clause": clause.id, "profile": clause.profile, "title": clause.title, "status": status,
             "scenarios": len(outcomes), "failed": sum(1 for o in outcomes if o.status == "failed"),
             "checks": sorted({c for o in outcomes for c in o.checks}),
+            "note": result.not_implemented.get(clause.profile, "") if status == "not implemented"
+            else "the harness has no check for it yet" if clause.id in UNCHECKED and status == "not checked" else "",
         })
     return rows
 
@@ -130,13 +132,14 @@ def print_summary(result: ConformanceResult, stream: IO[str] = sys.stdout) -> No
         colours = {"passed": "green", "failed": "red", "not implemented": "yellow", "not checked": "dim"}
         for row in rows:
             table.add_row(row["profile"], row["clause"], f"[{colours[row['status']]}]{row['status']}[/]",
-                          f"{row['scenarios'] - row['failed']}/{row['scenarios']}", row["title"])
+                          _count(row), row["title"] + (f" ({row['note']})" if row["note"] else ""))
         console.print(table)
     else:
         stream.write(f"tes-contract conform: {result.target}\n")
         for row in rows:
-            stream.write(f"  {row['profile']:<8} {row['clause']:<26} {row['status']:<16} "
-                         f"{row['scenarios'] - row['failed']}/{row['scenarios']} scenarios  {row['title']}\n")
+            note = f" ({row['note']})" if row["note"] else ""
+            stream.write(f"  {row['profile']:<8} {row['clause']:<26} {row['status']:<16} {_count(row):>7}  "
+                         f"{row['title']}{note}\n")
     failures = result.failures
     if failures:
         stream.write(f"\n{len(failures)} failure(s):\n")
@@ -151,6 +154,13 @@ def print_summary(result: ConformanceResult, stream: IO[str] = sys.stdout) -> No
                  f"{counts['not implemented']} not implemented, {counts['not checked']} not checked; "
                  f"{result.exchanges} requests; seed {result.seed}; wall time {result.wall_s:.1f} s\n")
     stream.flush()
+
+
+def _count(row: dict[str, Any]) -> str:
+    """Scenarios passed / checked, or '-' for a clause not implemented or not checked."""
+    if row["status"] in ("not implemented", "not checked"):
+        return "-"
+    return f"{row['scenarios'] - row['failed']}/{row['scenarios']}"
 
 
 def outcome_title(outcome: Outcome) -> str:

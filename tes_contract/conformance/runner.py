@@ -48,6 +48,9 @@ class Options:
             split_command(self.server)
             if self.mock_control:
                 raise ConfigError("--mock-control goes with --url; --server starts its own mocks")
+            if self.timeout_ms is not None:
+                raise ConfigError("--timeout-ms goes with --url; --server sets TES_UPSTREAM_TIMEOUT_MS itself "
+                                  "(--group-timeout-ms)")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ConfigError(f"--url {self.url!r}: expected http://HOST:PORT")
         unknown = [p for p in self.profiles if p not in PROFILES]
@@ -60,6 +63,8 @@ class Options:
             raise ConfigError(f"unknown group(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
         if self.slack_ms < 0 or self.examples < 1:
             raise ConfigError("--slack-ms must be >= 0 and --examples >= 1")
+        if not 100 <= self.group_timeout_ms <= 60_000 or (self.timeout_ms is not None and self.timeout_ms <= 0):
+            raise ConfigError("--group-timeout-ms must be 100..60000 and --timeout-ms > 0")
 
 
 def _selected(options: Options) -> list[Group]:
@@ -97,7 +102,9 @@ class _Quiet:
 async def _run_managed_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event,
                              quiet: _Quiet) -> None:
     assert options.server is not None
-    timeout_ms = group.timeout_ms if group.timeout_ms is not None else DEFAULT_TIMEOUT_MS
+    # A group with a short timeout gets --group-timeout-ms; the default-timeout group leaves the variable unset.
+    short = group.timeout_ms is not None
+    timeout_ms = options.group_timeout_ms if short else DEFAULT_TIMEOUT_MS
     recorder.progress(f"{group.name}: starting mocks and server")
     tmux_start = {"scenario": "healthy", **HEALTHY["tmux"]}
     worker_start = {"scenario": "healthy", **HEALTHY["worker"]}
@@ -105,7 +112,7 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
                              worker=worker_start) as mocks:
         env: dict[str, str | None] = {
             "TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
-            "TES_UPSTREAM_TIMEOUT_MS": None if group.timeout_ms is None else str(int(group.timeout_ms)),
+            "TES_UPSTREAM_TIMEOUT_MS": str(int(timeout_ms)) if short else None,
             "TES_PRIMARY_REGION": group.region,
         }
         async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
@@ -200,7 +207,7 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
                 quiet = _Quiet(groups)
                 tasks = [asyncio.ensure_future(_run_managed_group(g, options, recorder, stop, quiet))
                          for g in groups]
-                await _gather_or_cancel(tasks, stop)
+                await _gather_or_cancel(tasks, stop, recorder)
             else:
                 await _run_live(options, recorder, stop)
         except Stopped:
@@ -211,7 +218,8 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
     return result
 
 
-async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event) -> None:
+async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event, recorder: Recorder
+                            ) -> None:
     """Wait for every group; the first error (or a cancellation) stops and cancels all the others."""
     try:
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -219,6 +227,8 @@ async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threadi
             if not task.cancelled() and (error := task.exception()) is not None and not isinstance(error, Stopped):
                 raise error
     finally:
+        if any(not task.done() for task in tasks):
+            recorder.closed = True  # torn down early: the groups still running are not judged
         stop.set()
         for task in tasks:
             task.cancel()
@@ -241,7 +251,4 @@ def run_conformance(options: Options | None = None, on_event: Callable[[str, str
     """
     if options is None:
         options = Options(**kwargs)  # type: ignore[arg-type]
-    try:
-        return asyncio.run(arun_conformance(options, on_event))
-    except SetupError:
-        raise
+    return asyncio.run(arun_conformance(options, on_event))

@@ -79,7 +79,7 @@ def scenarios_for(upstream: str) -> list[UpstreamScenario]:
         items.append(UpstreamScenario(f"invalid_shape:{variant}", "invalid_shape", {"variant": variant},
                                       body=_invalid_body(upstream, variant), also=valid))
     # No answer: refused, held past the timeout, body dribbled past it, cut, reset, closed without a reply.
-    for name, params in (("down", {}), ("hang", {}), ("slow_body", {**healthy, "duration": "1.5x"}),
+    for name, params in (("down", {}), ("hang", {}), ("slow_body", {**healthy, "duration": "3x"}),
                          ("truncated", healthy), ("reset", {}), ("empty", {})):
         items.append(UpstreamScenario(name, name, params, answered=False, status=None))
     return items

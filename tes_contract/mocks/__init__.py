@@ -23,20 +23,20 @@ from tes_contract.mocks.timeline import Phase, Timeline, TimelineRun, load_timel
 from tes_contract.mocks.upstreams import MockUpstreams
 
 __all__ = [
-    "INVALID_VARIANTS",
-    "SCENARIOS",
-    "UPSTREAMS",
     "Delay",
+    "INVALID_VARIANTS",
     "Journal",
     "MockControl",
     "MockControlError",
     "MockSettings",
     "MockUpstreams",
     "Phase",
+    "SCENARIOS",
     "Scenario",
     "ScenarioError",
     "Timeline",
     "TimelineRun",
+    "UPSTREAMS",
     "UpstreamMock",
     "create_control_app",
     "load_timeline",

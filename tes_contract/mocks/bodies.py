@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 JSON = "application/json"
@@ -24,6 +25,11 @@ class Answer:
     body: bytes
     content_type: str = JSON
     headers: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def header_map(self) -> dict[str, str]:
+        """Content-Type and the extra headers, built once."""
+        return {"Content-Type": self.content_type, **dict(self.headers)}
 
 
 def dumps(document: Any) -> bytes:

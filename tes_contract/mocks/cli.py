@@ -12,7 +12,6 @@ from typing import IO, Any
 
 import click
 
-from tes_contract.errors import ToolError
 from tes_contract.mocks.control import MockControl
 from tes_contract.mocks.upstreams import MockUpstreams
 
@@ -57,11 +56,8 @@ async def serve(options: dict[str, Any], stdout: IO[str], ready: asyncio.Event |
 
 
 def _run_control(call: Coroutine[Any, Any, Any]) -> Any:
-    try:
-        return asyncio.run(call)
-    except ToolError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    # A refusal of the control API is a MockControlError (a ToolError): the CLI group prints it, exit 2.
+    return asyncio.run(call)
 
 
 @click.group(invoke_without_command=True)

@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from aiohttp import web
 
 from tes_contract.errors import ToolError
 from tes_contract.mocks.scenarios import UPSTREAMS
 
 if TYPE_CHECKING:
+    import httpx
+
     from tes_contract.mocks.upstreams import MockUpstreams
 
 MOCKS: web.AppKey[MockUpstreams] = web.AppKey("mocks")
@@ -34,7 +35,10 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _error(exc.status, f"{exc.reason}: {request.method} {request.path}")
+        response = _error(exc.status, f"{exc.reason}: {request.method} {request.path}")
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
@@ -143,8 +147,12 @@ class MockControl:
     """
 
     def __init__(self, control_url: str, timeout_s: float = 10.0) -> None:
+        # Imported here: httpx costs ~0.1 s to import, which `import tes_contract` would pay for everyone.
+        import httpx
+
         self.control_url = control_url.rstrip("/")
-        self._client = httpx.AsyncClient(base_url=self.control_url, timeout=timeout_s)
+        self._client: httpx.AsyncClient = httpx.AsyncClient(base_url=self.control_url, timeout=timeout_s)
+        self._errors: tuple[type[Exception], ...] = (httpx.HTTPError,)
 
     async def __aenter__(self) -> MockControl:
         return self
@@ -160,7 +168,7 @@ class MockControl:
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         try:
             response = await self._client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
+        except self._errors as exc:
             raise MockControlError(f"control API {self.control_url} unreachable: {exc!r}") from exc
         if response.status_code >= 400:
             try:

@@ -54,6 +54,7 @@ class _Prepared:
     answer: Answer | None = None  # the status-path answer (or every path's, when `routed` is False)
     records: list[dict[str, Any]] = field(default_factory=list)  # workers a snapshot may name
     routed: bool = True
+    decision: dict[str, Any] = field(default_factory=dict)  # journalled as is: shared, never mutated
 
 
 def format_host(host: str) -> str:
@@ -145,10 +146,10 @@ class UpstreamMock:
                 await self._open()
             elif not want_open and self._site is not None:
                 await self._site.stop()
-                self._site = None
                 # A dead process drops its open connections too; keep-alive clients must not get answers.
                 self._drop_connections()
                 await self._connections_gone()
+                self._site = None  # only now is `listening` false: down is fully in force
 
     async def _connections_gone(self, within_s: float = 1.0) -> None:
         """Wait until the dropped sockets are really closed, so `down` is in force when `set` returns."""
@@ -210,9 +211,10 @@ class UpstreamMock:
             headers = tuple(params.get("headers", {}).items())
             prepared.answer = Answer(params["status"], fixed_body(params), params["content_type"], headers)
             prepared.routed = False
+        prepared.decision = scenario.describe()
         self._prepared[id(scenario)] = prepared
 
-    def _decide(self, scenario: Scenario, n: int) -> tuple[Scenario, dict[str, Any]]:
+    def _decide(self, scenario: Scenario, prepared: dict[int, _Prepared], n: int) -> tuple[Scenario, dict[str, Any]]:
         """Pick the leaf scenario of request `n` (counted from when the scenario was set)."""
         if scenario.name == "flapping":
             every = scenario.params["every"]
@@ -230,14 +232,14 @@ class UpstreamMock:
                     leaf = child
                     break
             return leaf, {**leaf.describe(), "seed": seed, "request": n, "draw": draw}
-        return scenario, scenario.describe()
+        return scenario, prepared[id(scenario)].decision
 
     # ------------------------------------------------------------ requests
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         n = self._count
         self._count += 1
         scenario, prepared = self._scenario, self._prepared  # a timeline may switch both below
-        leaf, decision = self._decide(scenario, n)
+        leaf, decision = self._decide(scenario, prepared, n)
         if self.phase is not None:
             decision = {**decision, "phase": self.phase}
         entry = self.journal.record(request.method, request.path_qs, dict(request.headers), scenario.name, decision)
@@ -278,8 +280,7 @@ class UpstreamMock:
             return await self._dribble(leaf, request, entry, answer)
         elif name == "truncated":
             return await self._truncate(request, entry, answer)
-        response = web.Response(status=answer.status, body=answer.body,
-                                headers={"Content-Type": answer.content_type, **dict(answer.headers)})
+        response = web.Response(status=answer.status, body=answer.body, headers=answer.header_map)
         await response.prepare(request)
         await response.write_eof()
         entry["completed_at"], entry["status"] = time.time(), answer.status
@@ -292,7 +293,8 @@ class UpstreamMock:
         path = request.path
         if path == (self.tmux_path if self.upstream == "tmux" else "/workers/status"):
             if request.method not in ("GET", "HEAD"):
-                return error_answer(405, f"method {request.method} not allowed on {path}", "use GET")
+                refusal = error_answer(405, f"method {request.method} not allowed on {path}", "use GET")
+                return Answer(405, refusal.body, headers=(("Allow", "GET, HEAD"),))
             return prepared.answer
         parts = path.split("/")
         if self.upstream == "worker" and len(parts) == 4 and parts[1] == "workers" and parts[3] == "snapshot":

@@ -9,9 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from tes_contract.errors import SetupError
+from tes_contract.mocks.control import create_control_app
 from tes_contract.mocks.journal import Journal
 from tes_contract.mocks.scenarios import UPSTREAMS, ScenarioError, parse_scenario
 from tes_contract.mocks.server import MockSettings, UpstreamMock, format_host
+from tes_contract.mocks.timeline import TimelineRun, load_timeline
 
 
 class MockUpstreams:
@@ -44,7 +46,7 @@ class MockUpstreams:
         self._initial = {"tmux": tmux, "worker": worker}
         self._control_port = control_port
         self._timeline_source = timeline
-        self._timeline: Any = None  # a running timeline.TimelineRun
+        self._timeline: TimelineRun | None = None
         self.mocks: dict[str, UpstreamMock] = {}
         ports = {"tmux": tmux_port, "worker": worker_port}
         for name in UPSTREAMS:
@@ -65,8 +67,6 @@ class MockUpstreams:
 
     async def start(self) -> None:
         """Start both mocks and the control API; on failure, close whatever started."""
-        from tes_contract.mocks.control import create_control_app
-
         try:
             for mock in self.mocks.values():
                 await mock.start()
@@ -182,8 +182,6 @@ class MockUpstreams:
     # ------------------------------------------------------------ timelines
     async def run_timeline(self, source: Path | str | dict[str, Any]) -> None:
         """Load a timeline (file path or document) and start running its phases now."""
-        from tes_contract.mocks.timeline import TimelineRun, load_timeline
-
         timeline = load_timeline(source)
         await self.stop_timeline()
         if timeline.client_timeout_ms is not None:

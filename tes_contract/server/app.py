@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from jsonschema.protocols import Validator
 
 from tes_contract.contract.schemas import validator_for
@@ -19,13 +21,13 @@ from tes_contract.server.collectors import (
     RouteCounts,
     StatusSources,
     Upstreams,
-    assemble_status,
     dumps,
+    status_fields,
 )
 from tes_contract.server.logs import log_event
 from tes_contract.server.settings import Settings
 from tes_contract.server.tmux import tmux_status
-from tes_contract.server.traffic import TrafficWindow, traffic_middleware
+from tes_contract.server.traffic import TrafficWindow
 from tes_contract.server.upstreams import fetch_json, worker_reason
 from tes_contract.server.websockets import WebSocketRegistry
 
@@ -57,11 +59,12 @@ class SelfAddress:
         return f"{self.base or 'http://127.0.0.1:3002'}{TMUX_PATH}"
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 SETTINGS = web.AppKey("settings", Settings)
 TRAFFIC = web.AppKey("traffic", TrafficWindow)
 WEBSOCKETS = web.AppKey("websockets", WebSocketRegistry)
 SELF_ADDRESS = web.AppKey("self_address", SelfAddress)
-PROCESS = web.AppKey("process", ProcessMetrics)
 SESSION = web.AppKey("client_session", aiohttp.ClientSession)
 UPSTREAMS = web.AppKey("upstreams", Upstreams)
 SOURCES = web.AppKey("status_sources", StatusSources)
@@ -71,7 +74,12 @@ WORKER_VALIDATOR = web.AppKey("worker_validator", Validator)
 
 def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON answer with the contract's headers: no-cache and the status version."""
-    response = web.Response(body=dumps(document), status=status, content_type="application/json")
+    return json_bytes_response(dumps(document), status, headers)
+
+
+def json_bytes_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """`json_response` for a body already encoded."""
+    response = web.Response(body=body, status=status, content_type="application/json")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-TES-Status-Version"] = STATUS_VERSION
     if headers:
@@ -92,8 +100,7 @@ async def status_handler(request: web.Request) -> web.StreamResponse:
         address.learn(request)
     try:
         tmux, worker = await app[UPSTREAMS].both()
-        body = assemble_status(app[SOURCES], tmux, worker)
-        return json_response(body)
+        return json_bytes_response(status_fields(app[SOURCES], tmux, worker).json())
     except Exception:
         log_event("status_assembly_failed", level=logging.ERROR, exc_info=True)
         return error_response(503, "status assembly failed", "a server fault, not an upstream one: see the server "
@@ -120,10 +127,39 @@ async def workers_handler(request: web.Request) -> web.StreamResponse:
     return json_response({"connected": body["connected"], "workers": body["workers"]})
 
 
-@web.middleware
-async def error_middleware(request: web.Request,
-                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Every error answer as JSON: 404 for unknown paths, 405 with `Allow`, 500 for a bug (logged)."""
+def http_middleware(window: TrafficWindow) -> Middleware:
+    """One middleware for every request: traffic accounting around JSON error answers.
+
+    Accounting: requests in flight, and each completed request's status and latency in `window`, the
+    final status included (JSON 404, 405, 500 are made here, inside the accounting). WebSocket upgrades
+    are left out: an open WebSocket is counted as a WebSocket connection, not as an HTTP request in
+    flight for its whole life. Errors: 404 for unknown paths, 405 with `Allow`, 500 for a bug (logged);
+    every one a JSON body (schemas/error.json). One layer instead of two: this runs on every request.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await handler(request)
+        route = request.match_info.route
+        if route.resource is not None:  # unknown paths and wrong methods match aiohttp's system routes
+            window.touch_route(route)
+        window.in_flight += 1
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            response = await _answer_errors_as_json(request, handler)
+            status = response.status
+            return response
+        finally:  # status None: cancelled (shutdown), not a completed request
+            window.in_flight -= 1
+            if status is not None:
+                window.record(status, (time.perf_counter() - started) * 1000)
+
+    return middleware
+
+
+async def _answer_errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPMethodNotAllowed as exc:
@@ -152,13 +188,11 @@ def create_app(settings: Settings) -> web.Application:
         web.run_app(create_app(Settings.from_env()), access_log=None)
     """
     traffic = TrafficWindow()
-    # traffic first: the outermost middleware sees the final status of every answer, errors included.
-    app = web.Application(middlewares=[traffic_middleware(traffic), error_middleware])
+    app = web.Application(middlewares=[http_middleware(traffic)])
     app[SETTINGS] = settings
     app[TRAFFIC] = traffic
     app[WEBSOCKETS] = WebSocketRegistry()
     app[SELF_ADDRESS] = SelfAddress()
-    app[PROCESS] = ProcessMetrics()
     app[WORKER_VALIDATOR] = validator_for("worker-status")
 
     async def list_tmux() -> dict[str, Any]:
@@ -177,14 +211,21 @@ async def _upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
     """One client session for every upstream call, and the guards around it, for the app's lifetime."""
     settings = app[SETTINGS]
     # Naive mode opens a connection per request like the original; guarded mode needs a handful at most.
-    connector = aiohttp.TCPConnector(limit=0 if settings.naive else 100)
+    # Idle keep-alive connections are dropped after 2 s, before common servers drop theirs (Node: 5 s), so
+    # a call rarely meets a connection the upstream has just closed.
+    connector = aiohttp.TCPConnector(limit=0 if settings.naive else 100, keepalive_timeout=2.0)
     session = aiohttp.ClientSession(connector=connector, trust_env=False,
                                     timeout=aiohttp.ClientTimeout(total=settings.upstream_timeout_s))
+    # aiohttp silently resends an idempotent request once after a reset or close (RFC 9112 9.3.1.1); that
+    # would be a second upstream call in one status request (UPSTREAM-ONCE) and double the wait. aiohttp's
+    # own TestClient switches it off through the same attribute; there is no public switch.
+    session._retry_connection = False
     address = app[SELF_ADDRESS]
     upstreams = Upstreams(settings, session, address.tmux_url)
     app[SESSION] = session
     app[UPSTREAMS] = upstreams
-    app[SOURCES] = StatusSources(settings, app[TRAFFIC], app[PROCESS], Clock(), RouteCounts.of(app),
+    process = ProcessMetrics()
+    app[SOURCES] = StatusSources(settings, app[TRAFFIC], process, Clock(), RouteCounts.of(app),
                                  app[WEBSOCKETS].__len__)
     log_event("upstreams", tmux=settings.tmux_status_url or "(self) " + TMUX_PATH,
               worker=settings.worker_status_url, timeout_ms=settings.upstream_timeout_ms,
@@ -195,6 +236,7 @@ async def _upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
         await upstreams.aclose()
         await app[TMUX_LISTING].aclose()
         await session.close()
+        process.close()
 
 
 async def _close_websockets(app: web.Application) -> None:

@@ -26,22 +26,30 @@ T = TypeVar("T")
 class SingleFlight(Generic[T]):
     """Share one in-flight call of `call` among concurrent callers; start a new one once it completed."""
 
-    __slots__ = ("_call", "_task", "calls")
+    __slots__ = ("_call", "_task", "_on_done", "calls")
 
-    def __init__(self, call: Callable[[], Awaitable[T]]) -> None:
+    def __init__(self, call: Callable[[], Awaitable[T]],
+                 on_done: Callable[[asyncio.Future[T]], None] | None = None) -> None:
         self._call = call
         self._task: asyncio.Future[T] | None = None
+        self._on_done = on_done
         #: Calls started (for tests and the benchmark).
         self.calls = 0
 
-    async def __call__(self) -> T:
+    def start(self) -> asyncio.Future[T]:
+        """The call in flight, or a new one: a future to await (through `asyncio.shield`)."""
         task = self._task
         if task is None or task.done():
-            # done() and not just None: a completed call is never reused, even before its callback ran.
+            # done() and not just None: a completed call is never reused, even before its callbacks ran.
             task = self._task = asyncio.ensure_future(self._call())
+            if self._on_done is not None:
+                task.add_done_callback(self._on_done)  # once per call, not once per waiting request
             self.calls += 1
+        return task
+
+    async def __call__(self) -> T:
         # shield: a caller that goes away must not cancel the call the others are waiting for.
-        return await asyncio.shield(task)
+        return await asyncio.shield(self.start())
 
     async def aclose(self) -> None:
         """Cancel a call still in flight (application shutdown)."""
@@ -57,7 +65,7 @@ class CircuitBreaker:
     def __init__(self, name: str, call: Callable[[], Awaitable[UpstreamAnswer]], probe_interval_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
-        self._flight: SingleFlight[UpstreamAnswer] = SingleFlight(call)
+        self._flight: SingleFlight[UpstreamAnswer] = SingleFlight(call, self._call_done)
         self._call = call
         self._probe_interval_s = probe_interval_s
         self._clock = clock
@@ -75,13 +83,20 @@ class CircuitBreaker:
         """Upstream calls made for requests (probes not included)."""
         return self._flight.calls
 
-    async def __call__(self) -> UpstreamAnswer:
+    def start(self) -> UpstreamAnswer | asyncio.Future[UpstreamAnswer]:
+        """The answer now when the circuit is open, else the shared call in flight (to await, shielded)."""
         if self._open_reason is not None:
             self._maybe_probe()
             return no_answer(f"circuit open: {self._open_reason}")
-        answer = await self._flight()
-        self._observe(answer)
-        return answer
+        return self._flight.start()
+
+    async def __call__(self) -> UpstreamAnswer:
+        started = self.start()
+        return started if isinstance(started, UpstreamAnswer) else await asyncio.shield(started)
+
+    def _call_done(self, task: asyncio.Future[UpstreamAnswer]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._observe(task.result())
 
     def _observe(self, answer: UpstreamAnswer) -> None:
         if answer.answered:
@@ -126,9 +141,13 @@ class DirectCall:
         self.calls = 0
         self.is_open = False
 
-    async def __call__(self) -> UpstreamAnswer:
+    def start(self) -> asyncio.Future[UpstreamAnswer]:
+        """A new call of this request's own."""
         self.calls += 1
-        return await self._call()
+        return asyncio.ensure_future(self._call())
+
+    async def __call__(self) -> UpstreamAnswer:
+        return await self.start()
 
     async def aclose(self) -> None:
         """Nothing to cancel: calls belong to their requests."""

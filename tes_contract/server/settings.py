@@ -70,13 +70,13 @@ class Settings:
         _check_url("worker_api_url", self.worker_api_url)
         _check_timeout("upstream_timeout_ms", self.upstream_timeout_ms)
         if not self.host:
-            raise ConfigError(f"{_name('host')}={self.host!r}: must not be empty")
+            raise _bad("host", self.host, "must not be empty")
         if not self.primary_region:
-            raise ConfigError(f"{_name('primary_region')}={self.primary_region!r}: must not be empty")
+            raise _bad("primary_region", self.primary_region, "must not be empty")
         if self.tmux_socket is not None and (not self.tmux_socket or "/" in self.tmux_socket):
-            raise ConfigError(f"{_name('tmux_socket')}={self.tmux_socket!r}: a socket name (tmux -L), no '/'")
+            raise _bad("tmux_socket", self.tmux_socket, "a socket name (tmux -L NAME), without '/'")
         if not 0 < self.probe_interval_s <= MAX_PROBE_INTERVAL_S:
-            raise ConfigError(f"probe_interval_s={self.probe_interval_s!r}: must be in (0, {MAX_PROBE_INTERVAL_S}]")
+            raise _bad("probe_interval_s", self.probe_interval_s, f"seconds, > 0 and <= {MAX_PROBE_INTERVAL_S}")
 
     @property
     def upstream_timeout_s(self) -> float:
@@ -116,24 +116,29 @@ def _name(attr: str) -> str:
     return ENV_NAMES.get(attr, attr)
 
 
+def _bad(attr: str, value: object, why: str) -> ConfigError:
+    """`TES_PORT='99999': why` — the variable, and the value as it was given."""
+    return ConfigError(f"{_name(attr)}={str(value)!r}: {why}")
+
+
 def _parse(attr: str, raw: str) -> Any:
     """Turn one environment string into the field's type, naming the variable when it cannot."""
     if attr in ("port", "upstream_timeout_ms"):
         text = raw.strip()
         if not text.lstrip("-").isdigit():
-            raise ConfigError(f"{_name(attr)}={raw!r}: not an integer")
+            raise _bad(attr, raw, "not an integer")
         return int(text)
     return raw.strip()
 
 
 def _check_port(attr: str, port: Any) -> None:
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ConfigError(f"{_name(attr)}={port!r}: a TCP port is an integer from 0 (any free port) to 65535")
+        raise _bad(attr, port, "a TCP port is an integer from 0 (any free port) to 65535")
 
 
 def _check_timeout(attr: str, timeout_ms: Any) -> None:
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
-        raise ConfigError(f"{_name(attr)}={timeout_ms!r}: milliseconds, an integer from 1 to {MAX_TIMEOUT_MS}")
+        raise _bad(attr, timeout_ms, f"milliseconds, an integer from 1 to {MAX_TIMEOUT_MS}")
 
 
 def _check_url(attr: str, value: str | None, *, allow_none: bool = False) -> None:
@@ -142,6 +147,6 @@ def _check_url(attr: str, value: str | None, *, allow_none: bool = False) -> Non
     try:
         url = URL(str(value))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{_name(attr)}={value!r}: not a URL ({exc})") from None
+        raise _bad(attr, value, f"not a URL ({exc})") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"{_name(attr)}={value!r}: not an http(s) URL with a host")
+        raise _bad(attr, value, "not an http(s) URL with a host")

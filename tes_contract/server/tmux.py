@@ -39,9 +39,11 @@ async def run_tmux(argv: list[str], timeout_s: float) -> str:
         async with asyncio.timeout(timeout_s):
             stdout, stderr = await process.communicate()
     except TimeoutError:
-        process.kill()
-        await process.wait()
+        await _kill(process)
         raise TmuxError(f"tmux did not answer within {timeout_s * 1000:.0f} ms") from None
+    except asyncio.CancelledError:
+        await _kill(process)  # shutdown: leave no tmux client process behind
+        raise
     if process.returncode != 0:
         message = stderr.decode("utf-8", "replace").strip() or f"tmux exited with {process.returncode}"
         raise TmuxError(message)
@@ -50,14 +52,25 @@ async def run_tmux(argv: list[str], timeout_s: float) -> str:
 
 async def tmux_status(socket_name: str | None, timeout_s: float = 2.0) -> dict[str, Any]:
     """The tmux-status document of the tmux server on `socket_name` (None: tmux's default socket)."""
-    try:
-        sessions_out, panes_out = await asyncio.gather(
-            run_tmux(tmux_argv(socket_name, "list-sessions", "-F", SESSION_FORMAT), timeout_s),
-            run_tmux(tmux_argv(socket_name, "list-panes", "-a", "-F", PANE_FORMAT), timeout_s),
-        )
-    except TmuxError as exc:
-        return {"online": False, "sessions": [], "error": str(exc)}
+    # return_exceptions: when one command fails, the other still runs to its end (no orphan process).
+    sessions_out, panes_out = await asyncio.gather(
+        run_tmux(tmux_argv(socket_name, "list-sessions", "-F", SESSION_FORMAT), timeout_s),
+        run_tmux(tmux_argv(socket_name, "list-panes", "-a", "-F", PANE_FORMAT), timeout_s),
+        return_exceptions=True,
+    )
+    for outcome in (sessions_out, panes_out):
+        if isinstance(outcome, TmuxError):
+            return {"online": False, "sessions": [], "error": str(outcome)}
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(sessions_out, str) and isinstance(panes_out, str)
     return {"online": True, "sessions": parse_sessions(sessions_out, panes_out)}
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+    await process.wait()
 
 
 def parse_sessions(sessions_out: str, panes_out: str) -> list[dict[str, Any]]:

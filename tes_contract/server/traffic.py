@@ -1,14 +1,13 @@
-"""Request metrics: requests in flight and a 60 s sliding window of completed requests, O(1) per request."""
+"""Request metrics: requests in flight and a 60 s sliding window of completed requests, O(1) per request.
+
+The middleware that feeds it is `tes_contract.server.app.http_middleware`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 WINDOW_S = 60
 
@@ -51,21 +50,56 @@ class TrafficSnapshot:
 class TrafficWindow:
     """A ring of one-second buckets (count, errors >= 500, latency sum) covering the last 60 s.
 
-    `record` touches one bucket (O(1)); `snapshot` sums the 60 buckets (constant work). A bucket whose
-    second has passed out of the window is zeroed when its slot is reused, and skipped when summed.
+    Running totals make both `record` and `snapshot` O(1): when the clock enters a new second, the buckets
+    that left the window are subtracted from the totals and zeroed (at most 60 of them, once each).
     """
 
-    __slots__ = ("_clock", "_seconds", "_counts", "_errors", "_latency", "_route_seen", "in_flight")
+    __slots__ = ("_clock", "_counts", "_errors", "_latency", "_second", "_count", "_error_count",
+                 "_latency_sum", "_route_seen", "in_flight")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._seconds = [-1] * WINDOW_S
         self._counts = [0] * WINDOW_S
         self._errors = [0] * WINDOW_S
         self._latency = [0.0] * WINDOW_S
+        self._second = int(clock())  # the newest second the buckets hold
+        self._count = self._error_count = 0
+        self._latency_sum = 0.0
         self._route_seen: dict[object, int] = {}
         #: HTTP requests in flight (entered the middleware, not yet answered).
         self.in_flight = 0
+
+    def _advance(self) -> int:
+        """Move the window to the current second, evicting the seconds that fell out; returns its slot."""
+        second = int(self._clock())
+        if second > self._second:
+            for old in range(self._second + 1, min(second, self._second + WINDOW_S) + 1):
+                slot = old % WINDOW_S
+                self._count -= self._counts[slot]
+                self._error_count -= self._errors[slot]
+                self._latency_sum -= self._latency[slot]
+                self._counts[slot] = self._errors[slot] = 0
+                self._latency[slot] = 0.0
+            self._second = second
+            if self._count == 0:
+                self._latency_sum = 0.0  # no float residue from the subtractions
+        return self._second % WINDOW_S
+
+    def record(self, status: int, latency_ms: float) -> None:
+        """Account one completed request."""
+        slot = self._advance()
+        self._counts[slot] += 1
+        self._count += 1
+        if status >= 500:
+            self._errors[slot] += 1
+            self._error_count += 1
+        self._latency[slot] += latency_ms
+        self._latency_sum += latency_ms
+
+    def snapshot(self) -> TrafficSnapshot:
+        """Totals of the last 60 seconds (the current second included)."""
+        self._advance()
+        return TrafficSnapshot(self._count, self._error_count, max(0.0, self._latency_sum))
 
     def touch_route(self, route: object) -> None:
         """Note that `route` (a registered (method, path) route) is serving a request now."""
@@ -75,68 +109,3 @@ class TrafficWindow:
         """Registered routes that served a request in the last 60 s (the one being answered included)."""
         oldest = int(self._clock()) - WINDOW_S
         return sum(1 for second in self._route_seen.values() if second > oldest)
-
-    def record(self, status: int, latency_ms: float) -> None:
-        """Account one completed request."""
-        second = int(self._clock())
-        slot = second % WINDOW_S
-        if self._seconds[slot] != second:
-            self._seconds[slot] = second
-            self._counts[slot] = 0
-            self._errors[slot] = 0
-            self._latency[slot] = 0.0
-        self._counts[slot] += 1
-        if status >= 500:
-            self._errors[slot] += 1
-        self._latency[slot] += latency_ms
-
-    def snapshot(self) -> TrafficSnapshot:
-        """Totals of the buckets of the last 60 seconds (the current second included)."""
-        oldest = int(self._clock()) - WINDOW_S
-        count = errors = 0
-        latency = 0.0
-        for slot in range(WINDOW_S):
-            if self._seconds[slot] > oldest:
-                count += self._counts[slot]
-                errors += self._errors[slot]
-                latency += self._latency[slot]
-        return TrafficSnapshot(count, errors, latency)
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def traffic_middleware(window: TrafficWindow) -> Middleware:
-    """Middleware counting requests in flight and recording each completed one in `window`.
-
-    It must be the outermost middleware so that error answers made by inner middlewares (JSON 404, 405,
-    503) are counted with their final status. WebSocket upgrades are not HTTP requests in flight for their
-    whole life, so they are left out (they are counted as WebSocket connections instead).
-    """
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            return await handler(request)
-        route = request.match_info.route
-        if route.resource is not None:  # unknown paths and wrong methods match aiohttp's system routes
-            window.touch_route(route)
-        window.in_flight += 1
-        started = time.perf_counter()
-        status: int | None = 500  # an exception escaping every inner middleware ends as aiohttp's 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = None  # cancelled (shutdown): not a completed request
-            raise
-        finally:
-            window.in_flight -= 1
-            if status is not None:
-                window.record(status, (time.perf_counter() - started) * 1000)
-
-    return middleware

@@ -51,7 +51,7 @@ def uptime_follows_wall_clock(history: Sequence[Exchange], resolution_s: float =
     if len(ordered) < 2:
         return
     first, last = ordered[0], ordered[-1]
-    if first.overlaps(last) or last.sent_at - first.received_at < 1.0:
+    if first.overlaps(last) or last.sent_at - first.received_at < 0.2:
         return  # too short a span to tell seconds from anything else
     advanced = float(last.body["vector"]["others"]["uptime"]) - float(first.body["vector"]["others"]["uptime"])
     low = last.sent_at - first.received_at - resolution_s

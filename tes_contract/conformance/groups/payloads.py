@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from tes_contract.conformance.checks.upstream import FIELD_CLAUSE, UPSTREAM_FIELDS
@@ -64,6 +64,17 @@ def fields_follow_payload(upstream: str, observed: dict[str, Any], status: int, 
                           ", ".join(f"{k}={observed.get(k)!r}" for k in wrong), payload=payload)
 
 
+#: Payloads tried in every run before the generated ones: the corruptions other implementations get wrong.
+EXPLICIT: dict[str, list[tuple[int, Any]]] = {
+    "worker": [(200, {"connected": True}), (200, {"connected": False}), (200, {"connected": "3"}),
+               (200, {"connected": 2.5}), (200, {"connected": -1}), (200, {"connected": None}), (200, {}),
+               (200, [{"connected": 2}]), (500, {"connected": 2}), (200, {"connected": 0, "workers": [{}]})],
+    "tmux": [(200, {"online": "true", "sessions": [{}]}), (200, {"online": True, "sessions": {}}),
+             (200, {"online": False, "sessions": [{}, {}]}), (200, {"online": True}), (200, [{"online": True}]),
+             (503, {"online": True, "sessions": [{}]}), (200, {"online": True, "sessions": [{"panes": [{}, {}]}]})],
+}
+
+
 class _Mismatch(AssertionError):
     """One example broke the property (Hypothesis shrinks it)."""
 
@@ -96,6 +107,8 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
             last_failure[:] = [(status, payload, observed, curl)]
             raise _Mismatch(json.dumps({"status": status, "payload": payload}))
 
+    for status, payload in EXPLICIT[upstream]:
+        property_holds = example(status=status, payload=payload)(property_holds)
     try:
         await asyncio.to_thread(property_holds)
     except _Mismatch:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tes_contract.conformance.checks.response import error_body_is_json
 from tes_contract.conformance.checks.traffic import (
     avg_latency_in_milliseconds,
@@ -9,7 +11,8 @@ from tes_contract.conformance.checks.traffic import (
     requests_per_second_counts_requests,
 )
 from tes_contract.conformance.groups.base import GroupContext
-from tes_contract.conformance.model import Exchange
+from tes_contract.conformance.model import Exchange, Failure
+from tes_contract.conformance.registry import check
 from tes_contract.conformance.scenarios import HEALTHY
 
 WORKERS_PATH = "/api/dev/workers"
@@ -26,12 +29,22 @@ async def _observe(ctx: GroupContext, name: str) -> Exchange:
     return exchange
 
 
+@check("DEV-WORKERS")
+def worker_list_unavailable_is_503(ex: Exchange) -> Iterator[Failure]:
+    """GET /api/dev/workers answers 503 with a JSON error body when the worker API cannot be reached."""
+    if ex.status not in (404, 503):  # 404: the server has no dev profile
+        observed = f"status {ex.status}" if ex.status is not None else f"no answer ({ex.error})"
+        yield Failure("DEV-WORKERS", "503 while the worker API is down", observed)
+
+
 async def _server_errors(ctx: GroupContext, count: int) -> int:
     """Cause `count` 5xx answers with GET /api/dev/workers while the worker API is down; return how many came."""
     made = 0
     for _ in range(count):
         exchange = await ctx.client.request("GET", WORKERS_PATH)
         ctx.check(error_body_is_json, ctx.scenario("workers-503"), exchange)
+        if "dev" in ctx.profiles and exchange.status != 404:
+            ctx.check(worker_list_unavailable_is_503, ctx.scenario("workers-503"), exchange)
         if exchange.status is None or exchange.status < 500:
             break  # the server has no dev profile (404) or answers otherwise: no 5xx to be had this way
         made += 1

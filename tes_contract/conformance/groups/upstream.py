@@ -130,7 +130,7 @@ async def run_timeout(ctx: GroupContext) -> None:
     await _back_to_healthy(ctx, "healthy-again")
     name = ctx.scenario("both-slow_body")
     for upstream in UPSTREAMS:
-        await ctx.mocks.set(upstream, "slow_body", duration="1.5x", **HEALTHY[upstream])
+        await ctx.mocks.set(upstream, "slow_body", duration="3x", **HEALTHY[upstream])
     exchange = await ctx.status(name)
     ctx.check(answer_within_timeout, name, exchange, ctx.timeout_ms, ctx.slack_ms, "both bodies dribbled past it")
     ctx.check(upstream_fields_match_contract, name, exchange, OFFLINE, (), clauses=tuple(FIELD_CLAUSE.values()))

@@ -1,0 +1,72 @@
+"""`python -m tes_contract serve` as a process: JSON log lines, 127.0.0.1, clean shutdown on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(*args: str, **env: str) -> tuple[subprocess.Popen[str], str, list[dict]]:
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "TES_PORT": "0", **env}
+    process = subprocess.Popen([sys.executable, "-m", "tes_contract", "serve", *args], cwd=ROOT, env=environ,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events: list[dict] = []
+    deadline = time.monotonic() + 30
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        events.append(json.loads(line))  # every line is one JSON object
+        if events[-1]["event"] == "listening":
+            return process, events[-1]["url"], events
+    process.kill()
+    raise AssertionError(f"server did not start: {events} {process.stderr.read()}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_logs_json_and_stops_cleanly(signum, closed_port_url):
+    process, url, events = _start("--timeout-ms", "400", "--primary-region", "flag-region",
+                                  TES_WORKER_API_URL=closed_port_url, TES_PRIMARY_REGION="env-region")
+    try:
+        assert url.startswith("http://127.0.0.1:")  # the default bind
+        config = next(e for e in events if e["event"] == "config")
+        assert config["upstream_timeout_ms"] == 400 and config["primary_region"] == "flag-region"
+        response = httpx.get(f"{url}/api/dev/status", timeout=10)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["vector"]["directions"]["primaryRegion"] == "flag-region"  # the flag wins over the env
+        assert body["meta"]["telemetryStatus"] == "offline"
+    finally:
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0
+    later = [json.loads(line) for line in stderr.splitlines()]
+    names = [e["event"] for e in later]
+    assert names[-2:] == ["stopping", "stopped"] and later[-2]["signal"] == signum.name
+    # The breaker's state change was logged when the worker API refused.
+    assert any(e["event"] == "upstream_state" and e["upstream"] == "worker" and e["state"] == "open" for e in later)
+
+
+def test_port_in_use_exits_2(closed_port_url):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "tes_contract", "serve", "--port", str(port)], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                                timeout=30)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
