@@ -1,0 +1,101 @@
+"""Start the independent status servers as subprocesses: commands, the Node check, a bounded launcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NODE_SERVER = HERE / "node" / "status-server.mjs"
+PY_SERVER = HERE / "py_status_server.py"
+KINDS = ("node", "python")
+MIN_NODE_MAJOR = 18  # built-in fetch and AbortSignal.timeout
+
+#: Every break mode both servers implement, and the clauses the harness must report for it (at least: a
+#: break may trip more; benchmarks/broken_table.py shows all). The README's table says the same (a test).
+EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
+    "no_version_header": frozenset({"STATUS-HDR-3"}),
+    "wrong_version_header": frozenset({"STATUS-HDR-3", "STATUS-INV-VERSION"}),
+    "no_cache_header": frozenset({"STATUS-HDR-2"}),
+    "sequential_upstreams": frozenset({"UPSTREAM-CONCURRENT", "TIMEOUT-BOUND"}),
+    "no_timeout": frozenset({"TIMEOUT-BOUND"}),
+    "short_timeout_500ms": frozenset({"TIMEOUT-DEFAULT"}),
+    "count_panes": frozenset({"STATUS-FIELD-TMUX"}),
+    "two_worker_calls": frozenset({"UPSTREAM-ONCE"}),
+    "zero_metrics": frozenset({"STATUS-FIELD-LATENCY", "STATUS-FIELD-RPS", "STATUS-FIELD-ERRORRATE"}),
+    "strict_thresholds": frozenset({"STATUS-FIELD-TRAFFICMODE", "STATUS-INV-TRAFFIC"}),
+    "no_405": frozenset({"STATUS-HTTP-2"}),
+    "parse_error_offline": frozenset({"STATUS-FIELD-TELEMETRY", "UPSTREAM-WORKER-VALID"}),
+    "cached_response": frozenset({"STATUS-FIELD-TELEMETRY", "STATUS-FIELD-WORKERS"}),
+    "latency_seconds": frozenset({"STATUS-FIELD-LATENCY"}),
+    "cpu_percent": frozenset({"STATUS-FIELD-CPU"}),
+    "bool_is_int": frozenset({"UPSTREAM-WORKER-VALID", "STATUS-FIELD-WORKERS", "STATUS-FIELD-TELEMETRY"}),
+    "ignore_region": frozenset({"STATUS-FIELD-REGION"}),
+    "extra_field": frozenset({"STATUS-SCHEMA-1"}),
+    "status_500_on_upstream_error": frozenset({"STATUS-HTTP-4", "STATUS-HTTP-1"}),
+}
+BREAKS: tuple[str, ...] = tuple(EXPECTED_CLAUSES)
+
+
+def node_binary() -> str:
+    """Path of a usable `node`, or AssertionError saying how to get one (these tests never skip)."""
+    node = shutil.which("node")
+    assert node, ("`node` is not on PATH: the Node.js status server needs Node.js >= "
+                  f"{MIN_NODE_MAJOR} (apt-get install -y nodejs; .ci/run installs it)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    match = re.match(r"v(\d+)\.", version)
+    assert match and int(match.group(1)) >= MIN_NODE_MAJOR, (
+        f"`node --version` says {version!r}; the Node.js status server needs >= {MIN_NODE_MAJOR}")
+    return node
+
+
+def argv(kind: str) -> list[str]:
+    """The command line that runs one server kind."""
+    if kind == "node":
+        return [node_binary(), str(NODE_SERVER)]
+    if kind == "python":
+        return [sys.executable, str(PY_SERVER)]
+    raise ValueError(f"unknown server kind {kind!r}; one of {KINDS}")
+
+
+def command(kind: str, breaks: str = "") -> str:
+    """A shell command line for `tes-contract conform --server`, with TES_BREAK set inside it."""
+    prefix = f"env TES_BREAK={shlex.quote(breaks)} " if breaks else ""
+    return prefix + shlex.join(argv(kind))
+
+
+@asynccontextmanager
+async def started(kind: str, env: Mapping[str, str], ready_s: float = 20.0) -> AsyncIterator[str]:
+    """Run one server on a free port with `env` added to ours; yield its base URL; always stop it."""
+    full_env = {**os.environ, "TES_HOST": "127.0.0.1", "TES_PORT": "0", **env}
+    process = await asyncio.create_subprocess_exec(
+        *argv(kind), env=full_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), ready_s)
+        except TimeoutError:
+            line = b""
+        if not line.startswith(b"listening "):
+            with contextlib.suppress(ProcessLookupError):  # it may have exited already (a bad setting)
+                process.kill()
+            error = (await process.stderr.read()).decode(errors="replace")
+            raise AssertionError(f"{kind} server did not start within {ready_s} s: {line!r} {error}")
+        yield line.decode().split()[1]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+// An independent implementation of GET /api/dev/status (TES Enhanced Status API v2.0) in Node.js 20,
+// with node's built-in http module and fetch only: no npm dependencies, nothing shared with tes_contract.
+//
+// Correct by default. TES_BREAK (comma-separated names, see tests/servers/README.md) switches on
+// deliberate breakages, so the conformance harness can be shown to catch each one.
+import http from "node:http";
+
+const BREAK_NAMES = new Set([
+  "no_version_header", "wrong_version_header", "no_cache_header", "sequential_upstreams", "no_timeout",
+  "short_timeout_500ms", "count_panes", "two_worker_calls", "zero_metrics", "strict_thresholds", "no_405",
+  "parse_error_offline", "cached_response", "latency_seconds", "cpu_percent", "bool_is_int", "ignore_region",
+  "extra_field", "status_500_on_upstream_error",
+]);
+const WINDOW_MS = 60_000;
+const STATUS_PATH = "/api/dev/status";
+const WORKERS_PATH = "/api/dev/workers";
+
+function fail(message) {
+  process.stderr.write(`status-server.mjs: ${message}\n`);
+  process.exit(2);
+}
+
+function readSettings(env) {
+  const breaks = new Set((env.TES_BREAK || "").split(",").map((s) => s.trim()).filter(Boolean));
+  for (const name of breaks) if (!BREAK_NAMES.has(name)) fail(`unknown TES_BREAK mode ${JSON.stringify(name)}`);
+  const host = env.TES_HOST || "127.0.0.1";
+  const portText = env.TES_PORT || "3002";
+  if (!/^[0-9]+$/.test(portText) || Number(portText) > 65535) fail(`TES_PORT must be 0-65535, got ${portText}`);
+  const timeoutText = env.TES_UPSTREAM_TIMEOUT_MS || "5000";
+  if (!/^[0-9]+$/.test(timeoutText) || Number(timeoutText) <= 0) {
+    fail(`TES_UPSTREAM_TIMEOUT_MS must be a positive integer of milliseconds, got ${timeoutText}`);
+  }
+  let timeoutMs = Number(timeoutText);
+  if (breaks.has("short_timeout_500ms")) timeoutMs = 500;
+  if (breaks.has("no_timeout")) timeoutMs = null;
+  const region = breaks.has("ignore_region") ? "us-east-1" : (env.TES_PRIMARY_REGION || "us-east-1");
+  return {
+    breaks, host, port: Number(portText), timeoutMs, region,
+    tmuxUrl: env.TES_TMUX_STATUS_URL || null, // null: our own /api/dev/tmux/status, known once listening
+    workerBase: (env.TES_WORKER_API_URL || "http://127.0.0.1:3003").replace(/\/+$/, ""),
+  };
+}
+
+const settings = readSettings(process.env);
+const broken = (name) => settings.breaks.has(name);
+
+// --- one upstream call: {answered, status, body} where body is parsed JSON or undefined ----------------
+async function callUpstream(url) {
+  const options = settings.timeoutMs === null ? {} : { signal: AbortSignal.timeout(settings.timeoutMs) };
+  let response, text;
+  try {
+    // The signal bounds the whole exchange: connect, headers and the body read below.
+    response = await fetch(url, options);
+    text = await response.text();
+  } catch {
+    // Refused, reset, closed mid-body, or timed out: no answer.
+    return { answered: false, status: null, body: undefined };
+  }
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { answered: true, status: response.status, body };
+}
+
+const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+const ok = (status) => status !== null && status >= 200 && status < 300;
+
+function tmuxCount(result) {
+  const b = result.body;
+  if (!result.answered || !ok(result.status)) return 0;
+  if (!isObject(b) || typeof b.online !== "boolean" || !Array.isArray(b.sessions)) return 0;
+  if (!b.online) return 0;
+  if (broken("count_panes")) {
+    return b.sessions.reduce((n, s) => n + (isObject(s) && Array.isArray(s.panes) ? s.panes.length : 0), 0);
+  }
+  return b.sessions.length;
+}
+
+function workerConnected(body) {
+  if (!isObject(body)) return null;
+  const c = body.connected;
+  if (broken("bool_is_int") && typeof c === "boolean") return c ? 1 : 0;
+  return Number.isInteger(c) && c >= 0 ? c : null;
+}
+
+function workerFields(result) {
+  if (!result.answered) return [0, "offline"];
+  if (broken("parse_error_offline") && result.body === undefined) return [0, "offline"];
+  const connected = ok(result.status) ? workerConnected(result.body) : null;
+  if (connected === null || connected === 0) return [0, "degraded"];
+  return [connected, "healthy"];
+}
+
+// --- traffic accounting -------------------------------------------------------------------------------
+const completed = []; // {at, latencyMs, status}, oldest first
+let inFlight = 0;
+let lastCpu = null; // for the cpu_percent break: [cpuMicros, wallMs]
+
+function prune(now) {
+  while (completed.length && completed[0].at < now - WINDOW_MS) completed.shift();
+}
+
+function trafficMode(rate) {
+  if (broken("strict_thresholds")) return rate > 0.5 ? "isolated" : rate > 0.1 ? "degraded" : "normal";
+  return rate < 0.1 ? "normal" : rate <= 0.5 ? "degraded" : "isolated";
+}
+
+function cpuField() {
+  const usage = process.cpuUsage();
+  const micros = usage.user + usage.system;
+  if (!broken("cpu_percent")) return Math.floor(micros / 1000);
+  // The original's mistake: a 0-100 percentage since the previous call, 0 on the first.
+  const now = performance.now();
+  const previous = lastCpu;
+  lastCpu = [micros, now];
+  if (previous === null || now <= previous[1]) return 0;
+  return Math.round(((micros - previous[0]) / 1000 / (now - previous[1])) * 10000) / 100 + 0.01;
+}
+
+// --- routes: the route table is the source of totalRoutes / totalEndpoints ----------------------------
+const ROUTES = [
+  ["GET", STATUS_PATH], ["HEAD", STATUS_PATH],
+  ["GET", WORKERS_PATH], ["HEAD", WORKERS_PATH],
+];
+const PATHS = [...new Set(ROUTES.map(([, path]) => path))];
+
+let cached = null; // cached_response break: {until, text}
+
+async function assembleStatus() {
+  const workerUrl = `${settings.workerBase}/workers/status`;
+  let tmuxResult, workerResult, secondWorker;
+  if (broken("sequential_upstreams")) {
+    tmuxResult = await callUpstream(settings.tmuxUrl);
+    workerResult = await callUpstream(workerUrl);
+  } else if (broken("two_worker_calls")) {
+    [tmuxResult, workerResult, secondWorker] = await Promise.all(
+      [callUpstream(settings.tmuxUrl), callUpstream(workerUrl), callUpstream(workerUrl)]);
+  } else {
+    [tmuxResult, workerResult] = await Promise.all([callUpstream(settings.tmuxUrl), callUpstream(workerUrl)]);
+  }
+  if (broken("status_500_on_upstream_error") && !workerResult.answered) return null;
+  let [activeWorkers, telemetryStatus] = workerFields(workerResult);
+  if (secondWorker !== undefined) telemetryStatus = workerFields(secondWorker)[1];
+
+  const now = Date.now();
+  prune(now);
+  const uptime = process.uptime();
+  let avgLatency = 0, rps = 0, errorRate = 0;
+  if (completed.length) {
+    avgLatency = completed.reduce((s, r) => s + r.latencyMs, 0) / completed.length;
+    errorRate = completed.filter((r) => r.status >= 500).length / completed.length;
+    rps = uptime > 0 ? completed.length / Math.min(60, uptime) : 0;
+  }
+  if (broken("latency_seconds")) avgLatency /= 1000;
+  if (broken("zero_metrics")) avgLatency = rps = errorRate = 0;
+  const routes = ROUTES.length;
+  const body = {
+    timestamp: new Date(now).toISOString(),
+    vector: {
+      sessions: { tmux: tmuxCount(tmuxResult), activeWorkers, apiSessions: inFlight, websocketConnections: 0 },
+      directions: {
+        primaryRegion: settings.region,
+        trafficMode: trafficMode(errorRate),
+        requestFlow: { totalRoutes: routes, activeRoutes: routes, avgLatency, requestsPerSecond: rps },
+        activeRoutes: routes,
+      },
+      others: { memory: process.memoryUsage().rss, cpu: cpuField(), errorRate, uptime },
+    },
+    meta: { totalEndpoints: PATHS.length, telemetryStatus, statusVersion: "2.0" },
+  };
+  if (broken("extra_field")) body.meta.buildId = "broken-node";
+  return JSON.stringify(body);
+}
+
+function send(res, status, body, headers = {}) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...headers,
+    "Content-Length": Buffer.byteLength(text) });
+  res.end(res.req.method === "HEAD" ? undefined : text);
+}
+
+async function status(req, res) {
+  let text;
+  if (broken("cached_response") && cached && Date.now() < cached.until) {
+    text = cached.text;
+  } else {
+    text = await assembleStatus();
+    if (text === null) {
+      send(res, 500, { error: "worker API unavailable" });
+      return;
+    }
+    if (broken("cached_response")) cached = { until: Date.now() + 10_000, text };
+  }
+  const headers = {};
+  if (!broken("no_cache_header")) headers["Cache-Control"] = "no-cache";
+  if (!broken("no_version_header")) headers["X-TES-Status-Version"] = broken("wrong_version_header") ? "2.1" : "2.0";
+  send(res, 200, text, headers);
+}
+
+async function workers(req, res) {
+  const result = await callUpstream(`${settings.workerBase}/workers/status`);
+  const b = result.body;
+  if (!result.answered || !ok(result.status) || !isObject(b) || !Array.isArray(b.workers)) {
+    send(res, 503, { error: "the worker API cannot be reached", resolution: `check ${settings.workerBase}` });
+    return;
+  }
+  const list = { workers: b.workers };
+  if (Number.isInteger(b.connected) && b.connected >= 0) list.connected = b.connected;
+  send(res, 200, list, { "Cache-Control": "no-cache" });
+}
+
+const HANDLERS = { [STATUS_PATH]: status, [WORKERS_PATH]: workers };
+
+async function dispatch(req, res) {
+  const path = new URL(req.url, "http://placeholder").pathname; // query strings are ignored
+  const handler = HANDLERS[path];
+  if (!handler) {
+    send(res, 404, { error: `no route for ${path}` });
+    return;
+  }
+  const methods = ROUTES.filter(([, p]) => p === path).map(([m]) => m);
+  if (!methods.includes(req.method)) {
+    if (broken("no_405")) send(res, 404, { error: `no route for ${req.method} ${path}` });
+    else send(res, 405, { error: `method ${req.method} not allowed on ${path}`, resolution: "use GET" },
+      { Allow: methods.join(", ") });
+    return;
+  }
+  await handler(req, res);
+}
+
+const server = http.createServer((req, res) => {
+  const started = performance.now();
+  inFlight += 1;
+  let counted = true;
+  res.on("close", () => {
+    if (counted) inFlight -= 1;
+    counted = false;
+  });
+  res.on("finish", () => {
+    completed.push({ at: Date.now(), latencyMs: performance.now() - started, status: res.statusCode });
+  });
+  req.resume(); // bodies are ignored
+  dispatch(req, res).catch((err) => {
+    process.stderr.write(`status-server.mjs: ${err && err.stack ? err.stack : err}\n`);
+    if (!res.headersSent) send(res, 500, { error: "status assembly failed", resolution: "see the server log" });
+    else res.destroy();
+  });
+});
+
+server.on("error", (err) => fail(`cannot listen on ${settings.host}:${settings.port}: ${err.message}`));
+server.listen(settings.port, settings.host, () => {
+  const { port } = server.address();
+  const base = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
+  if (settings.tmuxUrl === null) settings.tmuxUrl = `${base}/api/dev/tmux/status`;
+  process.stdout.write(`listening ${base}\n`);
+  process.stderr.write(JSON.stringify({ event: "listening", url: base, breaks: [...settings.breaks] }) + "\n");
+});
+
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));
