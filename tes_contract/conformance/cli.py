@@ -51,7 +51,7 @@ def _profiles(value: str) -> tuple[str, ...]:
               help="Slack over the timeout before an answer counts as late.")
 @click.option("--timeout-ms", type=float, default=None,
               help="Live mode: the server's TES_UPSTREAM_TIMEOUT_MS [default 5000].")
-@click.option("--group-timeout-ms", type=float, default=1500.0, show_default=True,
+@click.option("--group-timeout-ms", type=float, default=2000.0, show_default=True,
               help="Managed mode: TES_UPSTREAM_TIMEOUT_MS of the groups with a short timeout.")
 @click.option("--startup-timeout", type=float, default=30.0, show_default=True,
               help="Seconds a managed server may take to listen.")

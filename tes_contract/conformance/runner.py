@@ -34,7 +34,7 @@ class Options:
     seed: int = 0
     slack_ms: float = 1000.0
     timeout_ms: float | None = None  # live: the server's TES_UPSTREAM_TIMEOUT_MS (default 5000)
-    group_timeout_ms: float = 1500.0  # managed: TES_UPSTREAM_TIMEOUT_MS of the short-timeout groups
+    group_timeout_ms: float = 2000.0  # managed: TES_UPSTREAM_TIMEOUT_MS of the short-timeout groups
     startup_timeout_s: float = 30.0
     examples: int = 30
     groups: tuple[str, ...] | None = None  # None: every group

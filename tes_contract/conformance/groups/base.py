@@ -126,7 +126,7 @@ class Group:
 
     name: str
     run: Callable[[GroupContext], Awaitable[None]]
-    timeout_ms: float | None = 1500.0  # a short timeout (--group-timeout-ms); None leaves it unset (5000)
+    timeout_ms: float | None = 2000.0  # a short timeout (--group-timeout-ms); None leaves it unset (5000)
     region: str | None = None  # TES_PRIMARY_REGION; None leaves it unset
     needs_mocks: bool = True  # drives the upstreams (live mode runs it only with --mock-control)
     needs_fresh: bool = False  # needs a server that saw no other traffic (managed mode only)

@@ -41,6 +41,21 @@ EXPLICIT: dict[str, list[tuple[int, Any]]] = {
 }
 
 
+#: Tries of one example whose mock answer came too late to be judged; the last try is judged regardless.
+_ATTEMPTS = 3
+
+
+def _answered_in_time(journal: list[dict[str, Any]], timeout_ms: float) -> bool:
+    """True when every call the mock saw was answered well inside the server's timeout (or none came)."""
+    for entry in journal:
+        completed, arrived = entry.get("completed_at"), entry.get("arrived_at")
+        if entry.get("client_gave_up_at") is not None or completed is None or arrived is None:
+            return False
+        if (completed - arrived) * 1000 > 0.5 * timeout_ms:
+            return False
+    return True
+
+
 class _Mismatch(AssertionError):
     """One example broke the property (Hypothesis shrinks it)."""
 
@@ -53,10 +68,15 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     await ctx.start_healthy()
     last_failure: list[tuple[int, Any, dict[str, Any], str]] = []
 
-    async def serve_and_read(status: int, payload: Any) -> tuple[dict[str, Any], str]:
-        await ctx.mocks.set(upstream, "fixed", status=status, body=payload)  # type: ignore[union-attr]
+    async def serve_and_read(status: int, payload: Any) -> tuple[dict[str, Any], str, bool]:
+        """Serve the payload, read the status; also say whether the mock's answer could be judged."""
+        mocks = ctx.mocks
+        assert mocks is not None
+        await mocks.set(upstream, "fixed", status=status, body=payload)
+        await mocks.clear_journal(upstream)
         exchange = await ctx.status(name, payload={"status": status, "body": payload})
-        return (upstream_fields(exchange.body) if exchange.status == 200 else {}), exchange.curl()
+        observed = upstream_fields(exchange.body) if exchange.status == 200 else {}
+        return observed, exchange.curl(), _answered_in_time(await mocks.journal(upstream), ctx.timeout_ms)
 
     # Hypothesis loads here, not at import: `tes-contract validate` should not pay for it.
     from hypothesis import HealthCheck, Phase, example, given, seed, settings
@@ -72,9 +92,16 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     def property_holds(status: int, payload: Any) -> None:
         if ctx.stop.is_set():
             raise Stopped
-        observed, curl = asyncio.run_coroutine_threadsafe(serve_and_read(status, payload), loop).result(timeout=60)
         expected = expected_fields(upstream, True, status, payload)
-        if any(observed.get(k) != v for k, v in expected.items()):
+        for _ in range(_ATTEMPTS):
+            observed, curl, judgeable = asyncio.run_coroutine_threadsafe(
+                serve_and_read(status, payload), loop).result(timeout=60)
+            mismatch = any(observed.get(k) != v for k, v in expected.items())
+            # A mock answer that reached the server late (this process is busy generating examples) makes
+            # "offline" a right answer: try again rather than blame the server.
+            if not mismatch or judgeable:
+                break
+        if mismatch:
             last_failure[:] = [(status, payload, observed, curl)]
             raise _Mismatch(json.dumps({"status": status, "payload": payload}))
 
