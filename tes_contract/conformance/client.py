@@ -13,6 +13,7 @@ import aiohttp
 
 from tes_contract.conformance.checks.response import STATUS_RESPONSE_CHECKS, timestamp_is_current
 from tes_contract.conformance.model import NOT_JSON, Exchange, Failure, Recorder, run_check
+from tes_contract.contract.invariants import field
 
 STATUS_PATH = "/api/dev/status"
 
@@ -94,15 +95,6 @@ class Client:
     async def statuses(self, scenario: str, count: int, *, mock: str = "") -> list[Exchange]:
         """Send `count` status requests at once; return the exchanges in sending order."""
         return list(await asyncio.gather(*(self.status(scenario, mock=mock) for _ in range(count))))
-
-
-def field(body: Any, *path: str) -> Any:
-    """Return body[path[0]][path[1]]..., or None where a key is missing."""
-    for key in path:
-        if not isinstance(body, dict) or key not in body:
-            return None
-        body = body[key]
-    return body
 
 
 def upstream_fields(body: Any) -> dict[str, Any]:

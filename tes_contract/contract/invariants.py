@@ -129,7 +129,8 @@ def _non_finite_problems(kind: str, document: Any, path: tuple[Any, ...] = ()) -
             yield from _non_finite_problems(kind, value, (*path, index))
 
 
-def _get(document: Any, *path: str) -> Any:
+def field(document: Any, *path: str) -> Any:
+    """Return document[path[0]][path[1]]..., or None where a key is missing."""
     for key in path:
         if not isinstance(document, dict) or key not in document:
             return None
@@ -160,16 +161,16 @@ def status_invariant_problems(body: Any, header_version: str | None = None, pref
     `header_version` is the `X-TES-Status-Version` header of the answer, when there is one (STATUS-INV-VERSION);
     that `statusVersion` is "2.0" is the schema's business (STATUS-FIELD-VERSION).
     """
-    workers = _get(body, "vector", "sessions", "activeWorkers")
-    telemetry = _get(body, "meta", "telemetryStatus")
+    workers = field(body, "vector", "sessions", "activeWorkers")
+    telemetry = field(body, "meta", "telemetryStatus")
     if _count(workers) and telemetry in _TELEMETRY and (telemetry == "healthy") != (workers > 0):
         yield Problem(
             f"{prefix}/meta/telemetryStatus", "STATUS-INV-TELEMETRY",
             f"telemetryStatus is {telemetry!r} but activeWorkers is {workers}: healthy exactly when "
             "activeWorkers > 0",
         )
-    rate = _get(body, "vector", "others", "errorRate")
-    mode = _get(body, "vector", "directions", "trafficMode")
+    rate = field(body, "vector", "others", "errorRate")
+    mode = field(body, "vector", "directions", "trafficMode")
     if _rate(rate) and mode in _TRAFFIC_MODES:
         expected = traffic_mode_for(rate)
         if mode != expected:
@@ -178,20 +179,20 @@ def status_invariant_problems(body: Any, header_version: str | None = None, pref
                 f"trafficMode is {mode!r} but errorRate {rate} gives {expected!r} "
                 "(normal < 0.10 <= degraded <= 0.50 < isolated)",
             )
-    flow_active = _get(body, "vector", "directions", "requestFlow", "activeRoutes")
-    flow_total = _get(body, "vector", "directions", "requestFlow", "totalRoutes")
+    flow_active = field(body, "vector", "directions", "requestFlow", "activeRoutes")
+    flow_total = field(body, "vector", "directions", "requestFlow", "totalRoutes")
     if _count(flow_active) and _count(flow_total) and flow_active > flow_total:
         yield Problem(
             f"{prefix}/vector/directions/requestFlow/activeRoutes", "STATUS-INV-ROUTES",
             f"activeRoutes {flow_active} exceeds totalRoutes {flow_total}",
         )
-    direction_active = _get(body, "vector", "directions", "activeRoutes")
+    direction_active = field(body, "vector", "directions", "activeRoutes")
     if _count(flow_active) and _count(direction_active) and flow_active != direction_active:
         yield Problem(
             f"{prefix}/vector/directions/activeRoutes", "STATUS-INV-ROUTES-EQUAL",
             f"directions.activeRoutes {direction_active} differs from requestFlow.activeRoutes {flow_active}",
         )
-    version = _get(body, "meta", "statusVersion")
+    version = field(body, "meta", "statusVersion")
     if header_version is not None and version != header_version:
         yield Problem(
             f"{prefix}/meta/statusVersion", "STATUS-INV-VERSION",
@@ -209,7 +210,7 @@ def document_problems(kind: str, document: Any, *, schema_only: bool = False,
         if kind == "status":
             problems.extend(status_invariant_problems(document, header_version))
         elif kind == "status-push":
-            problems.extend(status_invariant_problems(_get(document, "data"), header_version, prefix="/data"))
+            problems.extend(status_invariant_problems(field(document, "data"), header_version, prefix="/data"))
     return problems
 
 

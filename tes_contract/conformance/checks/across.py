@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from tes_contract.conformance.client import field
 from tes_contract.conformance.model import Exchange, Failure
 from tes_contract.conformance.registry import check
+from tes_contract.contract.invariants import field
 
 #: Gap (s) around a request inside which no other request may run for it to count as alone.
 LONE_GAP_S = 0.03

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from tes_contract.conformance.client import field
 from tes_contract.conformance.model import Exchange, Failure
 from tes_contract.conformance.registry import check
+from tes_contract.contract.invariants import field
 from tes_contract.contract.rules import traffic_mode_for
 
 #: errorRate may be rounded by the server; a wrong count moves it far more than this.
