@@ -102,10 +102,17 @@ def test_failure_is_reported_by_clause_and_leaves_nothing_behind(monkeypatch):
     _assert_nothing_left(result)
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT ignored: give
+    # the child the disposition a terminal user's Ctrl-C meets, wherever this suite itself was started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "tes_contract", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_default_sigint,
+                            **kwargs)
 
 
 def test_ctrl_c_stops_every_server_and_mock():
