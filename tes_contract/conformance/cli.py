@@ -91,7 +91,7 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
     async with MockUpstreams(tmux=tmux, worker=worker) as mocks:
         env: dict[str, str | None] = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url}
         async with ManagedServer(reference_server_command(), env, name="demo", port=port) as server:
-            stdout.write(f"reference server: {server.url}/api/dev/status (dashboard: {server.url}/)\n"
+            stdout.write(f"reference server: {server.url}/api/dev/status\n"
                          f"mocks: tmux {mocks.tmux_url}, worker {mocks.worker_url}, control {mocks.control_url}\n"
                          f"running tes-contract conform --server {options.server!r} ...\n")
             stdout.flush()
