@@ -115,7 +115,7 @@ def schema_example_problems(folder: Path) -> Iterator[LintProblem]:
                                              name if pointer == "" else None)
 
 
-def _openapi_registry(spec_path: Path, schemas: Path) -> Registry[Any]:
+def _openapi_registry(schemas: Path) -> Registry[Any]:
     registry, documents = build_registry(schemas)
     # The spec refers to schemas by relative file path; register each file under its file URI as well.
     resources = [((schemas / name).resolve().as_uri(), DRAFT202012.create_resource(doc))
@@ -201,7 +201,7 @@ def openapi_problems(spec_path: Path) -> Iterator[LintProblem]:
     if errors:
         return
     schemas = spec_path.parent / "schemas"
-    registry = _openapi_registry(spec_path, schemas)
+    registry = _openapi_registry(schemas)
     cls = jsonschema.Draft202012Validator
     base = {"$id": spec_path.resolve().as_uri()}
     for pointer, node in _walk(spec):
