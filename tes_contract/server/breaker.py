@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 from tes_contract.server.logs import log_event
 from tes_contract.server.upstreams import UpstreamAnswer, no_answer
@@ -23,29 +24,81 @@ from tes_contract.server.upstreams import UpstreamAnswer, no_answer
 T = TypeVar("T")
 
 
+class Join:
+    """One request waiting for the answers of one or more calls in flight: one future, woken once.
+
+    The hot path of a status request under load. `asyncio.shield` per upstream made two futures and
+    three callbacks per request and woke the request up to twice; a `Join` is one future, set by the
+    call's own completion (`SingleFlight.join`), so the request wakes once when both answers are in.
+    A request that goes away cancels only its own future, never the call the others wait for.
+    """
+
+    __slots__ = ("answers", "pending", "future")
+
+    def __init__(self, answers: list[Any], pending: int) -> None:
+        #: One slot per call; the slots of calls still in flight are filled as they complete.
+        self.answers = answers
+        self.pending = pending
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def arrive(self, slot: int, answer: Any) -> None:
+        """The answer of the call for `slot`; the waiter wakes when it was the last one missing."""
+        self.answers[slot] = answer
+        self.pending -= 1
+        if self.pending == 0 and not self.future.done():  # done: the request was cancelled
+            self.future.set_result(None)
+
+    def abort(self, task: asyncio.Future[Any]) -> None:
+        """The call failed or was cancelled (shutdown): the waiter gets the same."""
+        if self.future.done():
+            return
+        if task.cancelled():
+            self.future.cancel()
+        else:
+            self.future.set_exception(task.exception())  # type: ignore[arg-type]
+
+
 class SingleFlight(Generic[T]):
     """Share one in-flight call of `call` among concurrent callers; start a new one once it completed."""
 
-    __slots__ = ("_call", "_task", "_on_done", "calls")
+    __slots__ = ("_call", "_task", "_joined", "_on_done", "calls")
 
     def __init__(self, call: Callable[[], Awaitable[T]],
                  on_done: Callable[[asyncio.Future[T]], None] | None = None) -> None:
         self._call = call
         self._task: asyncio.Future[T] | None = None
+        self._joined: list[tuple[Join, int]] = []
         self._on_done = on_done
         #: Calls started (for tests and the benchmark).
         self.calls = 0
 
     def start(self) -> asyncio.Future[T]:
-        """The call in flight, or a new one: a future to await (through `asyncio.shield`)."""
+        """The call in flight, or a new one: a future to `join` (or await through `asyncio.shield`)."""
         task = self._task
         if task is None or task.done():
             # done() and not just None: a completed call is never reused, even before its callbacks ran.
             task = self._task = asyncio.ensure_future(self._call())
-            if self._on_done is not None:
-                task.add_done_callback(self._on_done)  # once per call, not once per waiting request
+            joined: list[tuple[Join, int]] = []
+            self._joined = joined
+            # One callback per call, not one per waiting request; it holds this call's own waiters.
+            task.add_done_callback(partial(self._finished, joined))
             self.calls += 1
         return task
+
+    def join(self, join: Join, slot: int) -> None:
+        """Have `join` given the answer of the call `start` just returned, in `slot`."""
+        self._joined.append((join, slot))
+
+    def _finished(self, joined: list[tuple[Join, int]], task: asyncio.Future[T]) -> None:
+        if self._on_done is not None:
+            self._on_done(task)  # before the waiters wake: they see the breaker's new state
+        if task.cancelled() or task.exception() is not None:
+            for join, _ in joined:
+                join.abort(task)
+            return
+        answer = task.result()
+        for join, slot in joined:
+            join.arrive(slot, answer)
 
     async def __call__(self) -> T:
         # shield: a caller that goes away must not cancel the call the others are waiting for.
@@ -84,11 +137,15 @@ class CircuitBreaker:
         return self._flight.calls
 
     def start(self) -> UpstreamAnswer | asyncio.Future[UpstreamAnswer]:
-        """The answer now when the circuit is open, else the shared call in flight (to await, shielded)."""
+        """The answer now when the circuit is open, else the shared call in flight (to `join`)."""
         if self._open_reason is not None:
             self._maybe_probe()
             return no_answer(f"circuit open: {self._open_reason}")
         return self._flight.start()
+
+    def join(self, join: Join, slot: int) -> None:
+        """Have `join` given the answer of the call `start` just returned."""
+        self._flight.join(join, slot)
 
     async def __call__(self) -> UpstreamAnswer:
         started = self.start()
@@ -138,16 +195,30 @@ class DirectCall:
     def __init__(self, name: str, call: Callable[[], Awaitable[UpstreamAnswer]]) -> None:
         self.name = name
         self._call = call
+        self._task: asyncio.Future[UpstreamAnswer] | None = None
         self.calls = 0
         self.is_open = False
 
     def start(self) -> asyncio.Future[UpstreamAnswer]:
         """A new call of this request's own."""
         self.calls += 1
-        return asyncio.ensure_future(self._call())
+        self._task = task = asyncio.ensure_future(self._call())
+        return task
+
+    def join(self, join: Join, slot: int) -> None:
+        """Have `join` given the answer of the call `start` just returned."""
+        assert self._task is not None, "join() follows start()"
+        self._task.add_done_callback(partial(_give, join, slot))
 
     async def __call__(self) -> UpstreamAnswer:
         return await self.start()
 
     async def aclose(self) -> None:
         """Nothing to cancel: calls belong to their requests."""
+
+
+def _give(join: Join, slot: int, task: asyncio.Future[UpstreamAnswer]) -> None:
+    if task.cancelled() or task.exception() is not None:
+        join.abort(task)
+    else:
+        join.arrive(slot, task.result())

@@ -1,6 +1,6 @@
 """Request metrics: requests in flight and a 60 s sliding window of completed requests, O(1) per request.
 
-The middleware that feeds it is `tes_contract.server.app.http_middleware`.
+Fed by the wrapper around every HTTP route's handler, `tes_contract.server.app.accounted`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def traffic_mode(error_rate: float) -> TrafficMode:
     return "isolated"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per status request, and a frozen init costs twice as much
 class TrafficSnapshot:
     """Totals of the requests completed in the window."""
 
@@ -55,7 +55,7 @@ class TrafficWindow:
     """
 
     __slots__ = ("_clock", "_counts", "_errors", "_latency", "_second", "_count", "_error_count",
-                 "_latency_sum", "_route_seen", "in_flight")
+                 "_latency_sum", "_route_seen", "_active", "in_flight")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -66,6 +66,7 @@ class TrafficWindow:
         self._count = self._error_count = 0
         self._latency_sum = 0.0
         self._route_seen: dict[object, int] = {}
+        self._active: tuple[int, int] | None = None  # (second, active routes) last counted
         #: HTTP requests in flight (entered the middleware, not yet answered).
         self.in_flight = 0
 
@@ -103,9 +104,23 @@ class TrafficWindow:
 
     def touch_route(self, route: object) -> None:
         """Note that `route` (a registered (method, path) route) is serving a request now."""
-        self._route_seen[route] = int(self._clock())
+        second = int(self._clock())
+        before = self._route_seen.get(route)
+        self._route_seen[route] = second
+        if before is None or before <= second - WINDOW_S:
+            self._active = None  # a route became active: count again
 
     def active_routes(self) -> int:
-        """Registered routes that served a request in the last 60 s (the one being answered included)."""
-        oldest = int(self._clock()) - WINDOW_S
-        return sum(1 for second in self._route_seen.values() if second > oldest)
+        """Registered routes that served a request in the last 60 s (the one being answered included).
+
+        Counted at most once a second (a route only leaves the window when a second passes) and when a
+        route becomes active; otherwise the last count is the answer.
+        """
+        second = int(self._clock())
+        active = self._active
+        if active is not None and active[0] == second:
+            return active[1]
+        oldest = second - WINDOW_S
+        count = sum(1 for seen in self._route_seen.values() if seen > oldest)
+        self._active = (second, count)
+        return count

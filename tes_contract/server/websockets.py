@@ -22,6 +22,8 @@ class WebSocketRegistry:
         self._open: set[web.WebSocketResponse] = set()
 
     def __len__(self) -> int:
+        if not self._open:
+            return 0  # the common case, asked on every status snapshot
         return sum(1 for ws in self._open if not ws.closed)
 
     @asynccontextmanager

@@ -139,3 +139,70 @@ async def test_answers_other_than_no_answer_keep_the_breaker_closed():
     for _ in range(3):
         assert (await breaker()).status == 500
     assert not breaker.is_open and breaker.calls == 3
+
+
+async def test_join_wakes_once_both_answers_are_in():
+    from tes_contract.server.breaker import Join
+
+    releases = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    def flight_of(name: str) -> SingleFlight[str]:
+        async def call() -> str:
+            await releases[name].wait()
+            return name
+
+        return SingleFlight(call)
+
+    a, b = flight_of("a"), flight_of("b")
+    joins = []
+    for _ in range(3):  # three requests sharing both calls
+        a.start(), b.start()
+        join = Join([None, None], 2)
+        a.join(join, 0)
+        b.join(join, 1)
+        joins.append(join)
+    releases["a"].set()
+    await asyncio.sleep(0.01)
+    assert not any(join.future.done() for join in joins)  # one answer of two: still waiting
+    releases["b"].set()
+    await asyncio.wait_for(asyncio.gather(*(join.future for join in joins)), 1)
+    assert [join.answers for join in joins] == [["a", "b"]] * 3
+    assert (a.calls, b.calls) == (1, 1)
+
+
+async def test_join_of_a_request_that_goes_away_leaves_the_call_and_the_others():
+    from tes_contract.server.breaker import Join
+
+    release = asyncio.Event()
+
+    async def call() -> str:
+        await release.wait()
+        return "answer"
+
+    flight: SingleFlight[str] = SingleFlight(call)
+    task = flight.start()
+    impatient, patient = Join([None], 1), Join([None], 1)
+    flight.join(impatient, 0)
+    flight.join(patient, 0)
+    waiter = asyncio.ensure_future(impatient.future)
+    await asyncio.sleep(0)
+    waiter.cancel()  # the request is cancelled while it waits
+    release.set()
+    await asyncio.wait_for(patient.future, 1)
+    assert patient.answers == ["answer"] and not task.cancelled() and impatient.future.cancelled()
+
+
+async def test_join_is_cancelled_with_the_call_at_shutdown():
+    from tes_contract.server.breaker import Join
+
+    async def call() -> str:
+        await asyncio.Event().wait()
+        return "never"
+
+    flight: SingleFlight[str] = SingleFlight(call)
+    flight.start()
+    join = Join([None], 1)
+    flight.join(join, 0)
+    await flight.aclose()
+    await asyncio.sleep(0)
+    assert join.future.cancelled()

@@ -68,3 +68,4 @@ def test_process_metrics():
         assert metrics.uptime_s() > 0
     finally:
         metrics.close()
+

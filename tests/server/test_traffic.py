@@ -70,3 +70,18 @@ def test_active_routes_expire_after_a_minute():
     assert window.active_routes() == 2
     clock.now += 1
     assert window.active_routes() == 1
+
+
+def test_active_routes_counted_again_when_a_route_becomes_active_within_the_second():
+    clock = FakeClock()
+    window = TrafficWindow(clock)
+    window.touch_route("a")
+    assert window.active_routes() == 1
+    window.touch_route("b")  # same second: the count kept for this second must not be the answer
+    assert window.active_routes() == 2
+    window.touch_route("a")  # already active: still 2
+    assert window.active_routes() == 2
+    clock.now += 60  # a and b expire
+    assert window.active_routes() == 0
+    window.touch_route("a")  # active again in the same second as the count of 0
+    assert window.active_routes() == 1
