@@ -19,10 +19,10 @@ from tes_contract.server.collectors import (
     Clock,
     ProcessMetrics,
     RouteCounts,
+    SharedSnapshot,
     StatusSources,
     Upstreams,
     dumps,
-    status_fields,
 )
 from tes_contract.server.logs import log_event
 from tes_contract.server.settings import Settings
@@ -70,6 +70,7 @@ SELF_ADDRESS = web.AppKey("self_address", SelfAddress)
 SESSION = web.AppKey("client_session", aiohttp.ClientSession)
 UPSTREAMS = web.AppKey("upstreams", Upstreams)
 SOURCES = web.AppKey("status_sources", StatusSources)
+SNAPSHOTS = web.AppKey("shared_snapshot", SharedSnapshot)
 TMUX_LISTING = web.AppKey("tmux_listing", SingleFlight[dict[str, Any]])
 WORKER_VALIDATOR = web.AppKey("worker_validator", Validator)
 
@@ -106,7 +107,7 @@ async def status_handler(request: web.Request) -> web.StreamResponse:
         address.learn(request)
     try:
         tmux, worker = await app[UPSTREAMS].both()
-        return json_bytes_response(status_fields(app[SOURCES], tmux, worker).json())
+        return json_bytes_response(app[SNAPSHOTS].body(app[SOURCES], tmux, worker))
     except Exception:
         log_event("status_assembly_failed", level=logging.ERROR, exc_info=True)
         return error_response(503, "status assembly failed", "a server fault, not an upstream one: see the server "
@@ -220,6 +221,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBSOCKETS] = WebSocketRegistry()
     app[SELF_ADDRESS] = SelfAddress()
     app[WORKER_VALIDATOR] = validator_for("worker-status")
+    app[SNAPSHOTS] = SharedSnapshot()
 
     async def list_tmux() -> dict[str, Any]:
         return await tmux_status(settings.tmux_socket, min(TMUX_TIMEOUT_S, settings.upstream_timeout_s))

@@ -298,6 +298,34 @@ def status_fields(sources: StatusSources, tmux: UpstreamAnswer, worker: Upstream
     )
 
 
+class SharedSnapshot:
+    """One snapshot for the status requests that waited for the same upstream calls.
+
+    Under load, single-flight wakes a whole batch of requests at once with the same two answers (the
+    same objects: each call makes new ones). The first of them to run takes the snapshot; the others of
+    the batch, which run right after it in the same turn of the event loop, answer the same bytes
+    instead of rendering the same values again. The key is the identity of the two answers, so a request
+    never gets a snapshot made from calls that completed before it arrived: single-flight never hands a
+    completed call to a later request, and an open circuit gives each request an answer of its own.
+    Sequential requests therefore each get their own snapshot, as before.
+    """
+
+    __slots__ = ("_tmux", "_worker", "_body")
+
+    def __init__(self) -> None:
+        self._tmux: UpstreamAnswer | None = None
+        self._worker: UpstreamAnswer | None = None
+        self._body = b""
+
+    def body(self, sources: StatusSources, tmux: UpstreamAnswer, worker: UpstreamAnswer) -> bytes:
+        """The snapshot's JSON for these two answers: taken now, or shared with the batch that got them."""
+        if tmux is self._tmux and worker is self._worker:
+            return self._body
+        body = status_fields(sources, tmux, worker).json()
+        self._tmux, self._worker, self._body = tmux, worker, body
+        return body
+
+
 def assemble_status(sources: StatusSources, tmux: UpstreamAnswer, worker: UpstreamAnswer) -> dict[str, Any]:
     """The EnhancedStatusData document, taken now, as a dict."""
     return status_fields(sources, tmux, worker).document()

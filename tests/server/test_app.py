@@ -145,10 +145,15 @@ async def test_api_sessions_counts_requests_in_flight(start_server, tiny_upstrea
     slow = tiny_upstream.set("worker", body={"connected": 1}, delay_s=0.6)
     held = [asyncio.ensure_future(get_status(http, base)) for _ in range(3)]
     bodies = await asyncio.gather(*held)
-    # The three were in flight together while the shared worker call ran; each snapshot is taken as it is
-    # assembled, after the ones assembled before it were answered: 3, then 2, then 1.
-    assert sorted(b["vector"]["sessions"]["apiSessions"] for b in bodies) == [1, 2, 3]
+    # The three were in flight together while the shared worker call ran; they share the snapshot taken
+    # when the call's answer came, when all three were in flight.
+    assert [b["vector"]["sessions"]["apiSessions"] for b in bodies] == [3, 3, 3]
+    assert bodies[0] == bodies[1] == bodies[2]
     assert slow.calls == 1  # single-flight: one worker call for the three
+    # A request alone afterwards: a new call and a snapshot of its own, counting only itself.
+    alone = await get_status(http, base)
+    assert alone["vector"]["sessions"]["apiSessions"] == 1 and slow.calls == 2
+    assert alone["timestamp"] > bodies[0]["timestamp"]
 
 
 async def test_workers_endpoint(start_server, tiny_upstream, closed_port_url, http):

@@ -69,3 +69,37 @@ def test_process_metrics():
     finally:
         metrics.close()
 
+
+def test_shared_snapshot_only_for_the_same_answers(monkeypatch):
+    """The batch woken by the same two answers shares one rendering; other answers get a new snapshot."""
+    from tes_contract.server import collectors
+    from tes_contract.server.collectors import RouteCounts, SharedSnapshot, StatusSources
+    from tes_contract.server.settings import Settings
+    from tes_contract.server.traffic import TrafficWindow
+    from tes_contract.server.upstreams import UpstreamAnswer, no_answer
+
+    rendered: list[int] = []
+    real = collectors.status_fields
+
+    def counting(*args):
+        rendered.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(collectors, "status_fields", counting)
+    traffic = TrafficWindow()
+    process = ProcessMetrics()
+    sources = StatusSources(Settings(), traffic, process, Clock(), RouteCounts(6, 3), lambda: 0)
+    shared = SharedSnapshot()
+    tmux = UpstreamAnswer(True, 200, {"online": True, "sessions": [{}]})
+    worker = UpstreamAnswer(True, 200, {"connected": 2})
+    first = shared.body(sources, tmux, worker)
+    assert shared.body(sources, tmux, worker) is first and len(rendered) == 1
+    traffic.record(200, 1.0)
+    # Equal but not the same answers (a later call): a snapshot of its own, which sees the new request.
+    later = shared.body(sources, UpstreamAnswer(True, 200, {"online": True, "sessions": [{}]}), worker)
+    assert len(rendered) == 2 and json.loads(later)["vector"]["directions"]["requestFlow"]["avgLatency"] == 1.0
+    # An open circuit gives each request its own answer: never shared.
+    shared.body(sources, no_answer("circuit open"), worker)
+    shared.body(sources, no_answer("circuit open"), worker)
+    assert len(rendered) == 4
+    process.close()
