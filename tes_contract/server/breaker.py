@@ -48,6 +48,12 @@ class Join:
         if self.pending == 0 and not self.future.done():  # done: the request was cancelled
             self.future.set_result(None)
 
+    async def one(self, flight: SingleFlight[T] | CircuitBreaker) -> T:
+        """Wait for the answer of the call `flight.start()` just returned (a `Join` of one slot)."""
+        flight.join(self, 0)
+        await self.future
+        return self.answers[0]  # type: ignore[no-any-return]
+
     def abort(self, task: asyncio.Future[Any]) -> None:
         """The call failed or was cancelled (shutdown): the waiter gets the same."""
         if self.future.done():
@@ -73,7 +79,7 @@ class SingleFlight(Generic[T]):
         self.calls = 0
 
     def start(self) -> asyncio.Future[T]:
-        """The call in flight, or a new one: a future to `join` (or await through `asyncio.shield`)."""
+        """The call in flight, or a new one, to `join`."""
         task = self._task
         if task is None or task.done():
             # done() and not just None: a completed call is never reused, even before its callbacks ran.
@@ -101,8 +107,9 @@ class SingleFlight(Generic[T]):
             join.arrive(slot, answer)
 
     async def __call__(self) -> T:
-        # shield: a caller that goes away must not cancel the call the others are waiting for.
-        return await asyncio.shield(self.start())
+        """Wait for the call in flight, or a new one; going away never cancels the call others wait for."""
+        self.start()
+        return await Join([None], 1).one(self)
 
     async def aclose(self) -> None:
         """Cancel a call still in flight (application shutdown)."""
@@ -149,7 +156,7 @@ class CircuitBreaker:
 
     async def __call__(self) -> UpstreamAnswer:
         started = self.start()
-        return started if isinstance(started, UpstreamAnswer) else await asyncio.shield(started)
+        return started if isinstance(started, UpstreamAnswer) else await Join([None], 1).one(self)
 
     def _call_done(self, task: asyncio.Future[UpstreamAnswer]) -> None:
         if not task.cancelled() and task.exception() is None:
