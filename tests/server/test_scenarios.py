@@ -88,9 +88,12 @@ async def _one_status(mocks: MockUpstreams, start_server, http) -> tuple[dict[st
     return body, elapsed
 
 
+def _case_ids(cases: list[tuple[str, dict[str, object], object]]) -> list[str]:
+    """`scenario-key=value-...` (or `-default`), at most 60 characters: a readable test id per case."""
+    return [f"{s}-{'-'.join(f'{k}={v}' for k, v in p.items()) or 'default'}"[:60] for s, p, _ in cases]
+
 @pytest.mark.parametrize(("scenario", "params", "tmux"), TMUX_CASES,
-                         ids=[f"{s}-{'-'.join(f'{k}={v}' for k, v in p.items()) or 'default'}"[:60]
-                              for s, p, _ in TMUX_CASES])
+                         ids=_case_ids(TMUX_CASES))
 async def test_tmux_scenario(mocks, start_server, http, scenario, params, tmux):
     await mocks.set("tmux", scenario, **params)
     body, elapsed = await _one_status(mocks, start_server, http)
@@ -103,8 +106,7 @@ async def test_tmux_scenario(mocks, start_server, http, scenario, params, tmux):
 
 
 @pytest.mark.parametrize(("scenario", "params", "fields"), WORKER_CASES,
-                         ids=[f"{s}-{'-'.join(f'{k}={v}' for k, v in p.items()) or 'default'}"[:60]
-                              for s, p, _ in WORKER_CASES])
+                         ids=_case_ids(WORKER_CASES))
 async def test_worker_scenario(mocks, start_server, http, scenario, params, fields):
     await mocks.set("worker", scenario, **params)
     body, elapsed = await _one_status(mocks, start_server, http)
