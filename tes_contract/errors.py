@@ -4,7 +4,12 @@
      +-- TesContractError            every error the kit raises on purpose; carries `exit_code`
           +-- ToolError              the kit or its input is broken (bad file, bad flag, setup failed): exit 2
           |    +-- ConfigError       a setting or environment variable has a bad value
+          |    +-- ScenarioError     a mock scenario request is wrong (the control API answers 400 with it)
           |    +-- SetupError        a server, mock or port could not be brought up
+          |    |    +-- MockControlError   the mocks' control API refused a request or cannot be reached
+          |    +-- TmuxError         tmux could not be run or refused a command (the server answers it, never exits)
+          +-- Stopped                a conformance run is being stopped (Ctrl-C, SIGTERM, another group's
+                                     setup error): its groups end quietly, exit 130
      AssertionError
       +-- ContractFailure            the server or document under test breaks a clause: exit 1
 
@@ -30,8 +35,26 @@ class ConfigError(ToolError):
     """A setting has a bad value; the message names the setting and the value."""
 
 
+class ScenarioError(ToolError):
+    """A scenario request is wrong; the message names the bad upstream, scenario or parameter."""
+
+
 class SetupError(ToolError):
     """A server, mock or port could not be brought up."""
+
+
+class MockControlError(SetupError):
+    """The control API refused a request (its 400 message is the text) or cannot be reached."""
+
+
+class TmuxError(ToolError):
+    """tmux could not be run or answered with an error; the message says why."""
+
+
+class Stopped(TesContractError):
+    """The run is being stopped (Ctrl-C or another group's setup error): end the group quietly."""
+
+    exit_code = 130
 
 
 class ContractFailure(AssertionError):

@@ -14,6 +14,7 @@ from referencing import Registry
 from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from tes_contract.contract.formats import json_pointer
 from tes_contract.contract.invariants import plain_message, status_invariant_problems
 from tes_contract.contract.schemas import build_registry, data_dir, load_yaml_file
 from tes_contract.errors import ToolError
@@ -62,7 +63,7 @@ def _example_problems(where: str, validator: jsonschema.protocols.Validator, sub
             yield LintProblem(f"{where}/examples/{index}", f"cannot check the example: {_unresolvable(exc)}")
             continue
         for error in errors:
-            yield LintProblem(f"{where}/examples/{index}{_json_pointer(error.absolute_path)}", plain_message(error))
+            yield LintProblem(f"{where}/examples/{index}{json_pointer(error.absolute_path)}", plain_message(error))
 
 
 def _schema_ref_problems(where: str, registry: Registry[Any], document: dict[str, Any]) -> Iterator[LintProblem]:
@@ -171,10 +172,6 @@ def _spec_ref_problems(spec_path: Path, spec: dict[str, Any]) -> Iterator[LintPr
             yield LintProblem(where, f"unresolvable $ref {ref!r}: {why}")
 
 
-def _json_pointer(path: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
-
-
 def openapi_problems(spec_path: Path) -> Iterator[LintProblem]:
     """Yield broken `$ref`s, then OpenAPI 3.1 validation errors, then media-type examples that fail their schema."""
     spec = load_yaml_file(spec_path)
@@ -196,7 +193,7 @@ def openapi_problems(spec_path: Path) -> Iterator[LintProblem]:
         yield LintProblem(str(spec_path), f"invalid OpenAPI 3.1: {_first_line(exc)}")
         return
     for error in errors:
-        where = f"{spec_path}#{_json_pointer(error.absolute_path)}"
+        where = f"{spec_path}#{json_pointer(error.absolute_path)}"
         yield LintProblem(where, f"invalid OpenAPI 3.1: {_first_line(error)}")
     if errors:
         return

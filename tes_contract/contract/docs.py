@@ -1,6 +1,8 @@
-"""Render docs/contract.md from the clauses, so the document and the checks cite one source of truth.
+"""Render the contract's clauses as markdown: docs/contract.md, so the document and the checks cite one source.
 
-Regenerate with `python -m tes_contract.contract.docs > docs/contract.md`; a test fails when they differ.
+The checked-in file also carries each clause's checks, which only the harness knows: regenerate it with
+`python -m tes_contract.conformance.docs --contract > docs/contract.md` (a test fails when they differ).
+Run as a module, this prints the clauses alone, without the checks.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from tes_contract.contract.clauses import CLAUSE_IDS
+from tes_contract.contract.formats import json_pointer
 from tes_contract.contract.rules import traffic_mode_for
 from tes_contract.contract.schemas import fast_validator_for, validator_for
 from tes_contract.errors import ToolError
@@ -40,10 +41,6 @@ class Problem:
     def as_dict(self) -> dict[str, str]:
         """Return the problem as a JSON-ready mapping."""
         return {"pointer": self.pointer, "clause": self.clause, "message": self.message}
-
-
-def _pointer(path: Any) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def _leading_clause(subschema: Any) -> str | None:
@@ -114,13 +111,13 @@ def plain_message(error: ValidationError) -> str:
 def _schema_problems(kind: str, document: Any) -> Iterator[Problem]:
     errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: (list(e.absolute_path), e.message))
     for error in errors:
-        yield Problem(_pointer(error.absolute_path), _clause_of(error, kind), plain_message(error))
+        yield Problem(json_pointer(error.absolute_path), _clause_of(error, kind), plain_message(error))
 
 
 def _non_finite_problems(kind: str, document: Any, path: tuple[Any, ...] = ()) -> Iterator[Problem]:
     # Python's json module accepts NaN and Infinity; JSON does not, and NaN slips past every range keyword.
     if isinstance(document, float) and not math.isfinite(document):
-        yield Problem(_pointer(path), _KIND_CLAUSE[kind], f"{document!r} is not a JSON number")
+        yield Problem(json_pointer(path), _KIND_CLAUSE[kind], f"{document!r} is not a JSON number")
     elif isinstance(document, dict):
         for key, value in document.items():
             yield from _non_finite_problems(kind, value, (*path, key))

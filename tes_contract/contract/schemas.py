@@ -17,8 +17,6 @@ from referencing.jsonschema import DRAFT202012
 
 from tes_contract.errors import ToolError
 
-BASE_ID = "https://tes-contract.example/schemas/2.0/"
-
 #: Document kinds `validate` knows, each the file name of its schema.
 KINDS: dict[str, str] = {
     "status": "enhanced-status.json",

@@ -1,54 +1,10 @@
-"""The numbered clauses of contract v2.0: one source of truth for docs/contract.md and for the checks."""
+"""The clauses of the `core` profile: the status endpoint."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tes_contract.contract.clauses.base import Clause
 
-PROFILES = ("core", "live", "dev", "metrics")
-
-#: What a server claims when it claims a profile (conformance is reported per profile).
-PROFILE_DESCRIPTIONS: dict[str, str] = {
-    "core": "the status endpoint `GET /api/dev/status`: headers, schema, invariants, upstream scenarios, "
-            "timeouts, traffic accounting. A small server can claim `core` alone.",
-    "live": "WebSocket push at `/api/dev/status/ws`: `{\"type\": \"status\", \"data\": EnhancedStatusData}` on "
-            "connect, then every push interval and within 100 ms of a trafficMode or telemetryStatus change.",
-    "dev": "tmux control and the worker proxy (`GET /api/dev/workers`, snapshots): auth, validation, rate "
-           "limits; 503 when the worker API cannot be reached.",
-    "metrics": "Prometheus text exposition at `/api/dev/metrics`.",
-}
-
-#: Families of clause ids, as (id prefix, title); a clause belongs to the longest prefix it starts with.
-FAMILIES: tuple[tuple[str, str], ...] = (
-    ("STATUS-HTTP", "HTTP surface of GET /api/dev/status"),
-    ("STATUS-HDR", "Response headers"),
-    ("STATUS-SCHEMA", "Body schema"),
-    ("STATUS-FIELD", "Fields"),
-    ("STATUS-INV", "Invariants within one answer"),
-    ("STATUS-MONO", "Across answers"),
-    ("UPSTREAM", "Upstream calls and upstream APIs"),
-    ("TIMEOUT", "Timeouts"),
-    ("CONFIG", "Configuration"),
-    ("ERROR", "Error answers"),
-    ("LIVE", "WebSocket push"),
-    ("DEV", "Dev endpoints"),
-    ("METRICS", "Metrics"),
-)
-
-
-@dataclass(frozen=True)
-class Clause:
-    """One testable statement of the contract."""
-
-    id: str
-    profile: str
-    title: str
-    must: str
-    observed: str
-
-
-def _c(id: str, profile: str, title: str, must: str, observed: str) -> Clause:
-    return Clause(id, profile, title, must, observed)
-
+_c = Clause
 
 CLAUSES: tuple[Clause, ...] = (
     # --- HTTP surface of GET /api/dev/status -------------------------------------------------------
@@ -223,60 +179,4 @@ CLAUSES: tuple[Clause, ...] = (
        "Error answers (4xx, 5xx) carry a JSON body `{\"error\": ..., \"resolution\"?: ...}` "
        "(`schemas/error.json`), never ANSI colour codes or a stack trace.",
        "Validate the bodies of 405, 404 and 503 answers where they are JSON."),
-    # --- live --------------------------------------------------------------------------------------
-    _c("LIVE-CONNECT", "live", "Status pushed on connect",
-       "A WebSocket client of `/api/dev/status/ws` receives `{\"type\": \"status\", \"data\": "
-       "EnhancedStatusData}` on connect.",
-       "Connect; the first text frame validates against `schemas/status-push.json`."),
-    _c("LIVE-INTERVAL", "live", "Status pushed every interval",
-       "After the first message, a status message is pushed at least every push interval (at most 5 s).",
-       "Keep a client open for two intervals; count messages."),
-    _c("LIVE-CHANGE", "live", "Change pushed within 100 ms",
-       "A change of `trafficMode` or `telemetryStatus` is pushed within 100 ms of the server observing it.",
-       "Flip the worker upstream; the push carrying the new telemetryStatus arrives within 100 ms of the "
-       "status answer that first shows it."),
-    _c("LIVE-MSG", "live", "Push message shape",
-       "Every pushed frame validates against `schemas/status-push.json` and the status invariants.",
-       "Validate every frame."),
-    # --- dev -------------------------------------------------------------------------------------
-    _c("DEV-TMUX-STATUS", "dev", "tmux status endpoint",
-       "`GET /api/dev/tmux/status` answers the tmux-status shape from the real tmux; tmux missing or no "
-       "server gives `{\"online\": false, \"sessions\": [], \"error\": ...}`.",
-       "Validate against `schemas/tmux-status.json`."),
-    _c("DEV-WORKERS", "dev", "Worker list",
-       "`GET /api/dev/workers` lists the workers of the worker API (`schemas/worker-list.json`); it answers "
-       "503 with a JSON error body when the worker API cannot be reached.",
-       "Worker upstream healthy, then down."),
-    _c("DEV-SNAPSHOT", "dev", "Worker snapshot proxy",
-       "`GET /api/dev/workers/{id}/snapshot` proxies the worker snapshot: 400 for a bad id, 404 for an "
-       "unknown id, 429 with `Retry-After` past one snapshot per worker per 10 s.",
-       "Request a valid, a malformed and an unknown id; request twice within 10 s."),
-    _c("DEV-AUTH", "dev", "Dev endpoints that change state need a token",
-       "Endpoints that change state (tmux control) require the dev token configured at start; there is no "
-       "default token.",
-       "Without the token: 401; with it: the action."),
-    # --- metrics -------------------------------------------------------------------------------------
-    _c("METRICS-EXPOSITION", "metrics", "Prometheus text exposition",
-       "`GET /api/dev/metrics` answers Prometheus text exposition format 0.0.4 "
-       "(`Content-Type: text/plain; version=0.0.4`), parseable by a Prometheus parser.",
-       "Parse the body with prometheus_client's text parser."),
 )
-
-CLAUSE_IDS: frozenset[str] = frozenset(c.id for c in CLAUSES)
-BY_ID: dict[str, Clause] = {c.id: c for c in CLAUSES}
-
-
-def family_of(id: str) -> str:
-    """Return the family prefix of a clause id (`STATUS-INV-ROUTES-EQUAL` -> `STATUS-INV`); ValueError if none."""
-    prefixes = [prefix for prefix, _ in FAMILIES if id == prefix or id.startswith(prefix + "-")]
-    if not prefixes:
-        raise ValueError(f"clause id {id!r} belongs to no family ({', '.join(p for p, _ in FAMILIES)})")
-    return max(prefixes, key=len)
-
-
-def clause(id: str) -> Clause:
-    """Return the clause with this id; KeyError names an unknown id."""
-    try:
-        return BY_ID[id]
-    except KeyError:
-        raise KeyError(f"unknown contract clause {id!r}") from None
