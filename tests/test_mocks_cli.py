@@ -40,14 +40,15 @@ async def test_set_flips_a_running_mock(mock_upstreams):
                           "--param", "connected=7")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["scenario"] == "slow"
-    assert mock_upstreams.get("worker")["delay"] == "0.8x" and mock_upstreams.get("worker")["connected"] == 7
+    worker = await mock_upstreams.get("worker")
+    assert worker["delay"] == "0.8x" and worker["connected"] == 7
     async with httpx.AsyncClient(timeout=5) as client:
         assert (await client.get(mock_upstreams.worker_url + "/workers/status")).json()["connected"] == 7
     journal = await invoke("mock", "journal", mock_upstreams.control_url, "worker", "--clear")
     assert [json.loads(line)["decision"]["scenario"] for line in journal.output.splitlines()] == ["slow"]
-    assert mock_upstreams.journal("worker") == []
+    assert await mock_upstreams.journal("worker") == []
     assert (await invoke("mock", "reset", mock_upstreams.control_url)).exit_code == 0
-    assert mock_upstreams.get("worker")["scenario"] == "healthy"
+    assert (await mock_upstreams.get("worker"))["scenario"] == "healthy"
 
 
 @pytest.mark.parametrize(("args", "reason"), [

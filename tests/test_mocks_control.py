@@ -51,12 +51,12 @@ async def test_put_and_get_scenario_flip_the_mock(mock_upstreams, api):
     ("/settings", {"timeout": 5}, "unknown setting 'timeout'"),
 ])
 async def test_bad_requests_get_400_naming_the_bad_part(mock_upstreams, api, path, body, reason):
-    before = mock_upstreams.get("worker")
+    before = await mock_upstreams.get("worker")
     response = await api.put(path, json=body)
     assert response.status_code == 400
     assert reason in response.json()["error"]
     validator_for("error").validate(response.json())
-    assert mock_upstreams.get("worker") == before  # nothing changed
+    assert await mock_upstreams.get("worker") == before  # nothing changed
 
 
 async def test_unknown_paths_and_methods_answer_json(api):
@@ -87,7 +87,7 @@ async def test_journal_get_and_delete_and_reset(mock_upstreams, api):
     await api.put("/settings", json={"client_timeout_ms": 250})
     reset = await api.post("/reset")
     assert reset.status_code == 200 and reset.json()["upstreams"]["tmux"]["scenario"] == "healthy"
-    assert (await api.get("/settings")).json()["client_timeout_ms"] == mock_upstreams.settings.client_timeout_ms
+    assert (await api.get("/settings")).json()["client_timeout_ms"] == mock_upstreams.mock_settings.client_timeout_ms
     assert (await api.get("/upstreams/radio/journal")).status_code == 400
 
 
@@ -101,7 +101,7 @@ async def test_settings_drive_fractional_delays(mock_upstreams, api):
 
 
 async def test_mock_control_client_has_the_same_verbs(mock_upstreams, mock_control):
-    assert (await mock_control.urls()) == mock_upstreams.urls()
+    assert (await mock_control.urls()) == await mock_upstreams.urls()
     assert (await mock_control.set("worker", "http_error", status=502))["status"] == 502
     assert (await mock_control.get("worker"))["scenario"] == "http_error"
     async with httpx.AsyncClient(timeout=5) as client:
@@ -110,7 +110,7 @@ async def test_mock_control_client_has_the_same_verbs(mock_upstreams, mock_contr
     assert entry["status"] == 502
     assert await mock_control.clear_journal("worker") == 1
     await mock_control.set_client_timeout(1234)
-    assert mock_upstreams.settings.client_timeout_ms == 1234
+    assert mock_upstreams.mock_settings.client_timeout_ms == 1234
     await mock_control.run_timeline({"upstreams": {"tmux": ["zero x1", "http_error"]}})
     assert (await mock_control.get("tmux"))["phase"] == 0
     await mock_control.reset()

@@ -93,7 +93,7 @@ async def test_down_refuses_connections_then_reopens_on_the_same_port(mock_upstr
     await mock_upstreams.set("worker", "down")
     with pytest.raises(httpx.ConnectError):
         await client.get(status_url(mock_upstreams))
-    assert mock_upstreams.get("worker")["listening"] is False
+    assert (await mock_upstreams.get("worker"))["listening"] is False
     await mock_upstreams.set("worker", "healthy")
     assert mock_upstreams.worker_port == port
     assert (await client.get(status_url(mock_upstreams))).status_code == 200
@@ -116,16 +116,16 @@ async def test_hang_makes_the_client_give_up_at_its_timeout_and_the_journal_says
 async def _settled_entry(mocks: MockUpstreams, upstream: str) -> dict:
     """The last journal entry once the mock has seen the disconnect (it learns it asynchronously)."""
     for _ in range(100):
-        entry = mocks.journal(upstream)[-1]
+        entry = (await mocks.journal(upstream))[-1]
         if entry["client_gave_up_at"] is not None or entry["completed_at"] is not None:
             return entry
         await asyncio.sleep(0.02)
-    raise AssertionError(f"journal entry never settled: {mocks.journal(upstream)[-1]}")
+    raise AssertionError(f"journal entry never settled: {(await mocks.journal(upstream))[-1]}")
 
 
 async def test_slow_fraction_of_timeout_answers_inside_it(mock_upstreams):
     timeout_s = 2.0  # 0.8x leaves 0.4 s of margin, enough on a busy machine
-    mock_upstreams.set_client_timeout(timeout_s * 1000)
+    await mock_upstreams.set_client_timeout(timeout_s * 1000)
     await mock_upstreams.set("worker", "slow", delay="0.8x")
     async with httpx.AsyncClient(timeout=timeout_s) as client:
         started = time.monotonic()
@@ -205,7 +205,7 @@ async def test_reset_raises_read_error(mock_upstreams, client):
     await mock_upstreams.set("worker", "reset")
     with pytest.raises(httpx.ReadError):  # ECONNRESET while waiting for the answer
         await client.get(status_url(mock_upstreams))
-    assert mock_upstreams.journal("worker")[-1]["client_gave_up_at"] is None
+    assert (await mock_upstreams.journal("worker"))[-1]["client_gave_up_at"] is None
 
 
 async def test_empty_raises_remote_protocol_error(mock_upstreams, client):
@@ -218,7 +218,7 @@ async def test_flapping_alternates_every_n_requests(mock_upstreams, client):
     await mock_upstreams.set("worker", "flapping", a="healthy", b={"scenario": "http_error", "status": 502}, every=2)
     statuses = [(await client.get(status_url(mock_upstreams))).status_code for _ in range(6)]
     assert statuses == [200, 200, 502, 502, 200, 200]
-    assert [e["decision"]["request"] for e in mock_upstreams.journal("worker")] == list(range(6))
+    assert [e["decision"]["request"] for e in await mock_upstreams.journal("worker")] == list(range(6))
 
 
 async def _chaos_run(seed: int, count: int = 24) -> tuple[list[str], list[dict]]:
@@ -230,7 +230,7 @@ async def _chaos_run(seed: int, count: int = 24) -> tuple[list[str], list[dict]]
                 await client.get(status_url(mocks))
             except httpx.HTTPError:
                 pass
-        entries = mocks.journal("worker")
+        entries = await mocks.journal("worker")
     return [e["decision"]["scenario"] for e in entries], entries
 
 
@@ -258,7 +258,7 @@ async def test_fixed_serves_exactly_the_given_answer(mock_upstreams, client):
 
 async def test_journal_records_every_request_with_its_decision(mock_upstreams, client):
     await client.get(status_url(mock_upstreams), headers={"X-Request-Id": "abc"})
-    [entry] = mock_upstreams.journal("worker")
+    [entry] = await mock_upstreams.journal("worker")
     assert set(entry) == {"seq", "upstream", "method", "path", "headers", "scenario", "decision", "arrived_at",
                           "completed_at", "client_gave_up_at", "status"}
     headers = {k.lower(): v for k, v in entry["headers"].items()}
@@ -266,7 +266,7 @@ async def test_journal_records_every_request_with_its_decision(mock_upstreams, c
         == ("GET", "/workers/status", 200, "abc")
     assert entry["arrived_at"] <= entry["completed_at"]
     validator_for("mock-journal-entry.json").validate(entry)
-    assert mock_upstreams.clear_journal("worker") == 1 and mock_upstreams.journal("worker") == []
+    assert await mock_upstreams.clear_journal("worker") == 1 and await mock_upstreams.journal("worker") == []
 
 
 async def test_nothing_leaks_after_close():

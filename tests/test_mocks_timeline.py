@@ -34,7 +34,7 @@ async def test_phases_by_request_count_run_in_order():
                                          "healthy"]}}
     async with MockUpstreams(timeline=document) as mocks, httpx.AsyncClient(timeout=1) as client:
         statuses = [(await client.get(mocks.worker_url + "/workers/status")).status_code for _ in range(7)]
-        phases = [e["decision"]["phase"] for e in mocks.journal("worker")]
+        phases = [e["decision"]["phase"] for e in await mocks.journal("worker")]
     assert statuses == [200, 200, 503, 503, 503, 200, 200]
     assert phases == [0, 0, 1, 1, 1, 2, 2]
 
@@ -44,12 +44,12 @@ async def test_phases_by_time_run_in_order_and_down_closes_the_listener():
     started = time.monotonic()
     async with MockUpstreams(timeline=document) as mocks, httpx.AsyncClient(timeout=1) as client:
         assert (await client.get(mocks.tmux_url)).status_code == 500
-        down_at = await until(lambda: not mocks.get("tmux")["listening"])
+        down_at = await until(lambda: not mocks.mocks["tmux"].listening)
         with pytest.raises(httpx.ConnectError):
             await client.get(mocks.tmux_url)
-        up_at = await until(lambda: mocks.get("tmux")["listening"])
+        up_at = await until(lambda: mocks.mocks["tmux"].listening)
         assert (await client.get(mocks.tmux_url)).status_code == 200
-        assert [e["decision"]["phase"] for e in mocks.journal("tmux")] == [0, 2]
+        assert [e["decision"]["phase"] for e in await mocks.journal("tmux")] == [0, 2]
     # Lower bounds only: a busy machine may run the timers late, never early.
     assert down_at - started >= 1.0 - 0.02 and up_at - down_at >= 0.5 - 0.02
 

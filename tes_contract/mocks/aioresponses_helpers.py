@@ -38,16 +38,9 @@ from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
-from tes_contract.mocks.bodies import (
-    MALFORMED,
-    dumps,
-    fixed_body,
-    healthy_body,
-    http_error_answer,
-    invalid_body,
-    zero_body,
-)
-from tes_contract.mocks.scenarios import Scenario, ScenarioError, parse_scenario
+from tes_contract.errors import ScenarioError
+from tes_contract.mocks.bodies import answer_for
+from tes_contract.mocks.scenarios import Scenario, parse_scenario
 
 
 class _SentWriter:
@@ -82,23 +75,6 @@ def fault_exception(scenario: str, url: str) -> BaseException | None:
     return None
 
 
-def _answer(scenario: Scenario) -> tuple[int, bytes, str, dict[str, str]]:
-    upstream, name, params = scenario.upstream, scenario.name, dict(scenario.params)
-    if name == "zero":
-        return 200, dumps(zero_body(upstream)), "application/json", {}
-    if name == "http_error":
-        answer = http_error_answer(upstream, params["status"])
-        return answer.status, answer.body, answer.content_type, {}
-    if name == "malformed_json":
-        return 200, MALFORMED[upstream], "application/json", {}
-    if name == "invalid_shape":
-        return 200, dumps(invalid_body(upstream, params["variant"])), "application/json", {}
-    if name == "fixed":
-        return params["status"], fixed_body(params), params["content_type"], dict(params.get("headers", {}))
-    content_type = params.get("content_type", "application/json")
-    return 200, dumps(healthy_body(upstream, params)), content_type, {}
-
-
 def add_scenario(m: aioresponses, url: str, upstream: str, scenario: str | dict[str, Any] = "healthy", *,
                  repeat: bool = True, client_timeout_ms: float = 5000, **params: Any) -> Scenario:
     """Register `scenario` of `upstream` for GET `url` on an aioresponses mock; return the parsed scenario.
@@ -116,13 +92,14 @@ def add_scenario(m: aioresponses, url: str, upstream: str, scenario: str | dict[
     if exception is not None:
         m.get(url, exception=exception, repeat=repeat)
         return parsed
-    status, body, content_type, headers = _answer(parsed)
+    prepared = answer_for(parsed)
+    assert prepared is not None, f"{parsed.name} answers (fault_exception covers those that do not)"
 
     async def answer(url: URL, **_: Any) -> CallbackResult:
         if delay_s:
             await asyncio.sleep(delay_s)
-        return CallbackResult(status=status, body=body, content_type=content_type, headers=headers,
-                              response_class=CompatResponse)
+        return CallbackResult(status=prepared.status, body=prepared.body, content_type=prepared.content_type,
+                              headers=dict(prepared.headers), response_class=CompatResponse)
 
     m.get(url, callback=answer, repeat=repeat, response_class=CompatResponse)
     return parsed

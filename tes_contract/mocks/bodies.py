@@ -5,10 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tes_contract.contract.formats import rfc3339_ms
+
+if TYPE_CHECKING:
+    from tes_contract.mocks.scenarios import Scenario
 
 JSON = "application/json"
 #: The worker id pattern of schemas/worker-status.json (`$defs/Worker/properties/id`).
@@ -25,6 +31,8 @@ class Answer:
     body: bytes
     content_type: str = JSON
     headers: tuple[tuple[str, str], ...] = ()
+    #: Worker records the body lists (a snapshot may name them).
+    workers: tuple[dict[str, Any], ...] = ()
 
     @cached_property
     def header_map(self) -> dict[str, str]:
@@ -38,7 +46,7 @@ def dumps(document: Any) -> bytes:
 
 
 def _rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return rfc3339_ms(int(moment.timestamp() * 1000))
 
 
 def tmux_body(sessions: int = 2, panes: int = 2, online: bool = True) -> dict[str, Any]:
@@ -128,7 +136,7 @@ def http_error_answer(upstream: str, status: int) -> Answer:
     return error_answer(status, f"{upstream} upstream failing on purpose ({status})")
 
 
-def snapshot_answer(worker_id: str, workers: list[dict[str, Any]]) -> Answer:
+def snapshot_answer(worker_id: str, workers: Sequence[dict[str, Any]]) -> Answer:
     """Answer `GET /workers/{id}/snapshot`: a JSON attachment, 400 for a malformed id, 404 for an unknown one."""
     if not WORKER_ID.match(worker_id):
         return error_answer(400, f"malformed worker id {worker_id!r}", "ids match ^[A-Za-z0-9_-]{1,64}$")
@@ -139,3 +147,30 @@ def snapshot_answer(worker_id: str, workers: list[dict[str, Any]]) -> Answer:
                 "recentMessages": [{"seq": n, "kind": "task", "ok": True} for n in range(3)]}
     disposition = f'attachment; filename="{worker_id}-snapshot.json"'
     return Answer(200, dumps(snapshot), JSON, (("Content-Disposition", disposition),))
+
+
+#: Scenarios that serve the healthy document (with their body parameters) after their own delay or fault.
+HEALTHY_BODY_SCENARIOS = frozenset({"healthy", "slow", "slow_body", "truncated", "wrong_content_type"})
+
+
+def answer_for(scenario: Scenario) -> Answer | None:
+    """The HTTP answer a leaf scenario serves (built once when it is set); None for one that never answers.
+
+    The socket mocks and the aioresponses helpers both serve these bytes; what differs is only how a fault
+    (a delay, a dribble, a cut) delivers them.
+    """
+    upstream, name, params = scenario.upstream, scenario.name, dict(scenario.params)
+    if name in HEALTHY_BODY_SCENARIOS or name == "zero":
+        document = zero_body(upstream) if name == "zero" else healthy_body(upstream, params)
+        return Answer(200, dumps(document), params.get("content_type", JSON), (),
+                      tuple(document.get("workers", ())))
+    if name == "http_error":
+        return http_error_answer(upstream, params["status"])
+    if name == "invalid_shape":
+        return Answer(200, dumps(invalid_body(upstream, params["variant"])))
+    if name == "malformed_json":
+        return Answer(200, MALFORMED[upstream])
+    if name == "fixed":
+        return Answer(params["status"], fixed_body(params), params["content_type"],
+                      tuple(params.get("headers", {}).items()))
+    return None

@@ -43,7 +43,7 @@ async def serve(options: dict[str, Any], stdout: IO[str], ready: asyncio.Event |
         loop.add_signal_handler(signum, stop.set)
     try:
         async with MockUpstreams(**options) as mocks:
-            for name, url in mocks.urls().items():
+            for name, url in (await mocks.urls()).items():
                 stdout.write(f"{name}: {url}\n")
             stdout.flush()
             if ready is not None:

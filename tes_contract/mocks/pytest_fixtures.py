@@ -1,6 +1,6 @@
 """pytest fixtures for tests that need mock upstreams: load with `-p tes_contract.mocks.pytest_fixtures`.
 
-    def test_my_server_survives_a_hanging_worker(mock_upstreams):   # an async test (pytest-asyncio)
+    async def test_my_server_survives_a_hanging_worker(mock_upstreams):   # pytest-asyncio
         await mock_upstreams.set("worker", "hang")
         ...
 
@@ -44,4 +44,4 @@ async def mock_control(mock_upstreams: MockUpstreams) -> AsyncIterator[MockContr
 def upstream_env(mock_upstreams: MockUpstreams) -> dict[str, str]:
     """Environment variables pointing a status server at the mocks."""
     return {"TES_TMUX_STATUS_URL": mock_upstreams.tmux_url, "TES_WORKER_API_URL": mock_upstreams.worker_url,
-            "TES_UPSTREAM_TIMEOUT_MS": str(int(mock_upstreams.settings.client_timeout_ms))}
+            "TES_UPSTREAM_TIMEOUT_MS": str(int(mock_upstreams.mock_settings.client_timeout_ms))}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tes_contract.errors import ToolError
+from tes_contract.errors import ScenarioError
 
 UPSTREAMS = ("tmux", "worker")
 
@@ -32,10 +32,6 @@ _COMPOSITE = frozenset({"flapping", "chaos"})
 DEFAULT_CHAOS_WEIGHTS: dict[str, float] = {
     "healthy": 4, "slow": 1, "hang": 1, "http_error": 1, "malformed_json": 1, "reset": 1,
 }
-
-
-class ScenarioError(ToolError):
-    """A scenario request is wrong; the message names the bad part (the control API answers 400)."""
 
 
 @dataclass(frozen=True)
@@ -195,9 +191,11 @@ def scenario_params(upstream: str, name: str) -> list[str]:
     return sorted([*own, *(_BODY_PARAMS[upstream] if body else {})])
 
 
-def _check_upstream(upstream: str) -> None:
+def check_upstream(upstream: str) -> str:
+    """Return `upstream` when it names a mock upstream, else raise ScenarioError listing the known ones."""
     if upstream not in UPSTREAMS:
         raise ScenarioError(f"unknown upstream {upstream!r}; known: {', '.join(UPSTREAMS)}")
+    return upstream
 
 
 def parse_scenario(upstream: str, request: Any, *, default_seed: int = 0, nested: bool = False) -> Scenario:
@@ -205,7 +203,7 @@ def parse_scenario(upstream: str, request: Any, *, default_seed: int = 0, nested
 
     Raises ScenarioError naming the unknown upstream, scenario or parameter, or the bad value.
     """
-    _check_upstream(upstream)
+    check_upstream(upstream)
     if isinstance(request, str):
         request = {"scenario": request}
     if not isinstance(request, dict):

@@ -18,19 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from tes_contract.contract.formats import url_host
 from tes_contract.errors import SetupError
-from tes_contract.mocks.bodies import (
-    MALFORMED,
-    Answer,
-    dumps,
-    error_answer,
-    fixed_body,
-    healthy_body,
-    http_error_answer,
-    invalid_body,
-    snapshot_answer,
-    zero_body,
-)
+from tes_contract.mocks.bodies import HEALTHY_BODY_SCENARIOS, Answer, answer_for, error_answer, snapshot_answer
 from tes_contract.mocks.journal import Journal
 from tes_contract.mocks.scenarios import Scenario
 
@@ -55,11 +45,6 @@ class _Prepared:
     records: list[dict[str, Any]] = field(default_factory=list)  # workers a snapshot may name
     routed: bool = True
     decision: dict[str, Any] = field(default_factory=dict)  # journalled as is: shared, never mutated
-
-
-def format_host(host: str) -> str:
-    """Return the host as it goes in a URL (IPv6 in brackets)."""
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 class UpstreamMock:
@@ -191,28 +176,10 @@ class UpstreamMock:
     def _prepare(self, scenario: Scenario) -> None:
         for child in scenario.children:
             self._prepare(child)
-        name, params = scenario.name, dict(scenario.params)
-        prepared = _Prepared()
-        if name in ("healthy", "slow", "slow_body", "truncated", "wrong_content_type", "zero"):
-            document = zero_body(self.upstream) if name == "zero" else healthy_body(self.upstream, params)
-            content_type = params.get("content_type", "application/json")
-            prepared.answer = Answer(200, dumps(document), content_type)
-            prepared.records = document.get("workers", [])
-        elif name == "http_error":
-            prepared.answer = http_error_answer(self.upstream, params["status"])
-            prepared.routed = False
-        elif name == "invalid_shape":
-            prepared.answer = Answer(200, dumps(invalid_body(self.upstream, params["variant"])))
-            prepared.routed = False
-        elif name == "malformed_json":
-            prepared.answer = Answer(200, MALFORMED[self.upstream])
-            prepared.routed = False
-        elif name == "fixed":
-            headers = tuple(params.get("headers", {}).items())
-            prepared.answer = Answer(params["status"], fixed_body(params), params["content_type"], headers)
-            prepared.routed = False
-        prepared.decision = scenario.describe()
-        self._prepared[id(scenario)] = prepared
+        answer = answer_for(scenario)
+        routed = scenario.name in HEALTHY_BODY_SCENARIOS or scenario.name == "zero"
+        records = list(answer.workers) if answer is not None else []
+        self._prepared[id(scenario)] = _Prepared(answer, records, routed, scenario.describe())
 
     def _decide(self, scenario: Scenario, prepared: dict[int, _Prepared], n: int) -> tuple[Scenario, dict[str, Any]]:
         """Pick the leaf scenario of request `n` (counted from when the scenario was set)."""
@@ -355,5 +322,5 @@ class UpstreamMock:
 
     def url(self) -> str:
         """Return the URL a status server is configured with for this upstream."""
-        base = f"http://{format_host(self.host)}:{self.port}"
+        base = f"http://{url_host(self.host)}:{self.port}"
         return base + self.tmux_path if self.upstream == "tmux" else base

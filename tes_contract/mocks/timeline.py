@@ -21,8 +21,8 @@ import jsonschema
 import yaml
 
 from tes_contract.contract.schemas import validator_for
-from tes_contract.errors import ConfigError
-from tes_contract.mocks.scenarios import Scenario, ScenarioError, parse_scenario
+from tes_contract.errors import ConfigError, ScenarioError
+from tes_contract.mocks.scenarios import Scenario, parse_scenario
 from tes_contract.mocks.server import UpstreamMock
 
 _SHORT = re.compile(r"^\s*([a-z_]+)(?:\s+(?:x(\d+)|(\d+(?:\.\d+)?)(s|ms)))?\s*$")

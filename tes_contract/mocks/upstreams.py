@@ -8,11 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from tes_contract.errors import SetupError
-from tes_contract.mocks.control import create_control_app
+from tes_contract.contract.formats import url_host
+from tes_contract.errors import ScenarioError, SetupError
+from tes_contract.mocks.control_app import create_control_app
 from tes_contract.mocks.journal import Journal
-from tes_contract.mocks.scenarios import UPSTREAMS, ScenarioError, parse_scenario
-from tes_contract.mocks.server import MockSettings, UpstreamMock, format_host
+from tes_contract.mocks.scenarios import UPSTREAMS, check_upstream, parse_scenario
+from tes_contract.mocks.server import MockSettings, UpstreamMock
 from tes_contract.mocks.timeline import TimelineRun, load_timeline
 
 
@@ -41,7 +42,7 @@ class MockUpstreams:
         if not tmux_path.startswith("/"):
             raise ScenarioError(f"tmux_path must start with '/', got {tmux_path!r}")
         self.host = host
-        self.settings = MockSettings(client_timeout_ms=float(client_timeout_ms), seed=seed)
+        self.mock_settings = MockSettings(client_timeout_ms=float(client_timeout_ms), seed=seed)
         self._initial_timeout = float(client_timeout_ms)
         self._initial = {"tmux": tmux, "worker": worker}
         self._control_port = control_port
@@ -51,7 +52,7 @@ class MockUpstreams:
         ports = {"tmux": tmux_port, "worker": worker_port}
         for name in UPSTREAMS:
             scenario = parse_scenario(name, self._initial[name], default_seed=seed)
-            self.mocks[name] = UpstreamMock(name, host, ports[name], self.settings, Journal(name, journal_limit),
+            self.mocks[name] = UpstreamMock(name, host, ports[name], self.mock_settings, Journal(name, journal_limit),
                                             scenario, tmux_path)
         self._control_runner: web.AppRunner | None = None
         self._control_site: web.TCPSite | None = None
@@ -108,7 +109,7 @@ class MockUpstreams:
     @property
     def control_url(self) -> str:
         """Base URL of the control API."""
-        return f"http://{format_host(self.host)}:{self._control_port}"
+        return f"http://{url_host(self.host)}:{self._control_port}"
 
     @property
     def tmux_port(self) -> int:
@@ -125,15 +126,13 @@ class MockUpstreams:
         """Port of the control API."""
         return self._control_port
 
-    def urls(self) -> dict[str, str]:
+    async def urls(self) -> dict[str, str]:
         """Return the three URLs, as the CLI prints them."""
         return {"tmux": self.tmux_url, "worker": self.worker_url, "control": self.control_url}
 
     # ------------------------------------------------------------ control
     def _mock(self, upstream: str) -> UpstreamMock:
-        if upstream not in self.mocks:
-            raise ScenarioError(f"unknown upstream {upstream!r}; known: {', '.join(UPSTREAMS)}")
-        return self.mocks[upstream]
+        return self.mocks[check_upstream(upstream)]
 
     async def set(self, upstream: str, scenario: str | dict[str, Any], **params: Any) -> dict[str, Any]:
         """Set an upstream's scenario (PUT /upstreams/{name}/scenario); stops a timeline on that upstream.
@@ -142,52 +141,57 @@ class MockUpstreams:
         """
         request = {"scenario": scenario, **params} if isinstance(scenario, str) else {**scenario, **params}
         mock = self._mock(upstream)
-        parsed = parse_scenario(upstream, request, default_seed=self.settings.seed)
+        parsed = parse_scenario(upstream, request, default_seed=self.mock_settings.seed)
         if self._timeline is not None:
             self._timeline.release(upstream)
         await mock.apply(parsed)
         return mock.describe()
 
-    def get(self, upstream: str) -> dict[str, Any]:
+    async def get(self, upstream: str) -> dict[str, Any]:
         """Return the scenario of an upstream (GET /upstreams/{name}/scenario)."""
         return self._mock(upstream).describe()
 
-    def journal(self, upstream: str) -> list[dict[str, Any]]:
+    async def journal(self, upstream: str) -> list[dict[str, Any]]:
         """Return the journal entries of an upstream, oldest first."""
         return self._mock(upstream).journal.entries()
 
-    def clear_journal(self, upstream: str) -> int:
+    async def clear_journal(self, upstream: str) -> int:
         """Forget an upstream's journal; return how many entries it had."""
         return self._mock(upstream).journal.clear()
 
-    def set_client_timeout(self, client_timeout_ms: float) -> None:
-        """Tell the mocks the server's upstream timeout, the base of `"0.8x"` delays."""
+    async def set_client_timeout(self, client_timeout_ms: float) -> dict[str, Any]:
+        """Tell the mocks the server's upstream timeout, the base of `"0.8x"` delays; return the settings."""
+        self._set_client_timeout(client_timeout_ms)
+        return await self.settings()
+
+    def _set_client_timeout(self, client_timeout_ms: float) -> None:
         if isinstance(client_timeout_ms, bool) or not isinstance(client_timeout_ms, (int, float)) \
                 or client_timeout_ms <= 0:
             raise ScenarioError(f"client_timeout_ms must be a number > 0, got {client_timeout_ms!r}")
-        self.settings.client_timeout_ms = float(client_timeout_ms)
+        self.mock_settings.client_timeout_ms = float(client_timeout_ms)
 
-    def settings_dict(self) -> dict[str, Any]:
+    async def settings(self) -> dict[str, Any]:
         """Return the shared settings as JSON."""
-        return {"client_timeout_ms": self.settings.client_timeout_ms, "seed": self.settings.seed}
+        return {"client_timeout_ms": self.mock_settings.client_timeout_ms, "seed": self.mock_settings.seed}
 
     async def reset(self) -> None:
         """Back to the start: both mocks healthy, journals empty and renumbered, timeline stopped."""
         await self.stop_timeline()
-        self.settings.client_timeout_ms = self._initial_timeout
+        self.mock_settings.client_timeout_ms = self._initial_timeout
         for name, mock in self.mocks.items():
-            await mock.apply(parse_scenario(name, "healthy", default_seed=self.settings.seed))
+            await mock.apply(parse_scenario(name, "healthy", default_seed=self.mock_settings.seed))
             mock.journal.reset()
 
     # ------------------------------------------------------------ timelines
-    async def run_timeline(self, source: Path | str | dict[str, Any]) -> None:
-        """Load a timeline (file path or document) and start running its phases now."""
+    async def run_timeline(self, source: Path | str | dict[str, Any]) -> dict[str, Any]:
+        """Load a timeline (file path or document) and start running its phases now; return the scenarios."""
         timeline = load_timeline(source)
         await self.stop_timeline()
         if timeline.client_timeout_ms is not None:
-            self.set_client_timeout(timeline.client_timeout_ms)
+            self._set_client_timeout(timeline.client_timeout_ms)
         self._timeline = TimelineRun(timeline, self.mocks)
         await self._timeline.start()
+        return {"upstreams": {name: mock.describe() for name, mock in self.mocks.items()}}
 
     async def stop_timeline(self) -> None:
         """Stop a running timeline; each mock keeps the scenario it has."""

@@ -37,7 +37,7 @@ async def test_concurrent_requests_share_one_call_in_flight(mocks, start_server,
     await mocks.set("tmux", "slow", delay_ms=250)
     bodies = await asyncio.gather(*(get_status(http, base) for _ in range(20)))
     assert all(_worker(b) == (3, "healthy") and b["vector"]["sessions"]["tmux"] == 2 for b in bodies)
-    assert len(mocks.journal("worker")) == 1 and len(mocks.journal("tmux")) == 1
+    assert len(await mocks.journal("worker")) == 1 and len(await mocks.journal("tmux")) == 1
 
 
 async def test_completed_answers_are_never_reused(mocks, start_server, http):
@@ -46,7 +46,7 @@ async def test_completed_answers_are_never_reused(mocks, start_server, http):
     for connected in (1, 2, 3, 4):
         await mocks.set("worker", "healthy", connected=connected)
         assert _worker(await get_status(http, base)) == (connected, "healthy")
-    assert len(mocks.journal("worker")) == 4 and len(mocks.journal("tmux")) == 4
+    assert len(await mocks.journal("worker")) == 4 and len(await mocks.journal("tmux")) == 4
 
 
 async def test_hanging_worker_answered_at_once_after_first_timeout_then_recovery(mocks, start_server, http):
@@ -61,7 +61,7 @@ async def test_hanging_worker_answered_at_once_after_first_timeout_then_recovery
         assert _worker(body) == (0, "offline") and body["vector"]["sessions"]["tmux"] == 2
         assert elapsed < 0.3
         await asyncio.sleep(0.1)
-    probes = len(mocks.journal("worker")) - 1
+    probes = len(await mocks.journal("worker")) - 1
     assert 1 <= probes <= 3  # one probe per 0.5 s interval, not one per request
 
     await mocks.set("worker", "healthy", connected=5)
@@ -95,7 +95,7 @@ async def test_naive_mode_calls_every_time_and_waits_every_time(mocks, start_ser
                               upstream_timeout_ms=300, naive=True)
     bodies = await asyncio.gather(*(get_status(http, base) for _ in range(5)))
     assert all(_worker(b) == (3, "healthy") for b in bodies)
-    assert len(mocks.journal("worker")) == 5 and len(mocks.journal("tmux")) == 5
+    assert len(await mocks.journal("worker")) == 5 and len(await mocks.journal("tmux")) == 5
     await mocks.set("worker", "hang")
     for _ in range(2):
         body, elapsed = await _timed(http, base)

@@ -78,13 +78,13 @@ def _check_body(body: dict[str, Any]) -> None:
 async def _one_status(mocks: MockUpstreams, start_server, http) -> tuple[dict[str, Any], float]:
     base = await start_server(tmux_status_url=mocks.tmux_url, worker_api_url=mocks.worker_url,
                               upstream_timeout_ms=TIMEOUT_MS)
-    mocks.clear_journal("tmux")
-    mocks.clear_journal("worker")
+    await mocks.clear_journal("tmux")
+    await mocks.clear_journal("worker")
     started = time.perf_counter()
     body = await get_status(http, base)
     elapsed = time.perf_counter() - started
     _check_body(body)
-    assert len(mocks.journal("tmux")) <= 1 and len(mocks.journal("worker")) <= 1  # once each, at most
+    assert len(await mocks.journal("tmux")) <= 1 and len(await mocks.journal("worker")) <= 1  # once each, at most
     return body, elapsed
 
 
@@ -102,7 +102,7 @@ async def test_tmux_scenario(mocks, start_server, http, scenario, params, tmux):
     assert (body["vector"]["sessions"]["activeWorkers"], body["meta"]["telemetryStatus"]) == HEALTHY_WORKER
     assert elapsed < TIMEOUT_MS / 1000 + SLACK_S
     if scenario != "down":
-        assert len(mocks.journal("tmux")) == 1
+        assert len(await mocks.journal("tmux")) == 1
 
 
 @pytest.mark.parametrize(("scenario", "params", "fields"), WORKER_CASES,
@@ -114,7 +114,7 @@ async def test_worker_scenario(mocks, start_server, http, scenario, params, fiel
     assert body["vector"]["sessions"]["tmux"] == HEALTHY_TMUX  # no cascade
     assert elapsed < TIMEOUT_MS / 1000 + SLACK_S
     if scenario != "down":
-        assert len(mocks.journal("worker")) == 1
+        assert len(await mocks.journal("worker")) == 1
 
 
 async def test_both_hanging_answer_within_one_timeout(mocks, start_server, http):
@@ -125,7 +125,7 @@ async def test_both_hanging_answer_within_one_timeout(mocks, start_server, http)
     # Concurrent: about one timeout, not two.
     assert TIMEOUT_MS / 1000 - 0.05 <= elapsed < TIMEOUT_MS / 1000 + 0.4
     # The server gave up on both calls (the journal shows the client left).
-    assert all(entry["client_gave_up_at"] is not None for entry in mocks.journal("worker"))
+    assert all(entry["client_gave_up_at"] is not None for entry in await mocks.journal("worker"))
 
 
 async def test_slow_at_eighty_percent_is_counted(start_server, http):
