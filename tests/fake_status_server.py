@@ -191,6 +191,11 @@ def create_app(env: dict[str, str], bugs: frozenset[str] = frozenset()) -> web.A
     app.router.add_get("/api/dev/workers", workers, allow_head=False)
     if bugs & {"live", "live_bad_push"}:
         app.router.add_get("/api/dev/status/ws", push, allow_head=False)
+
+    async def not_found(request: web.Request) -> web.Response:
+        return web.json_response({"error": f"no route for {request.path}"}, status=404)
+
+    app.router.add_route("*", r"/{tail:[\s\S]*}", not_found)  # JSON 404 for any other path (ERROR-BODY)
     return app
 
 

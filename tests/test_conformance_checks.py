@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tes_contract.conformance.checks import CHECKS, PROFILE_CHECKS
 from tes_contract.conformance.checks.across import (
     api_sessions_count_in_flight,
     api_sessions_see_each_other,
@@ -37,7 +38,8 @@ from tes_contract.conformance.checks.upstream import (
     upstreams_called_concurrently,
 )
 from tes_contract.conformance.model import NOT_JSON, Exchange
-from tes_contract.conformance.registry import CHECKS, Registry
+from tes_contract.conformance.registry import Registry, clauses_of
+from tes_contract.conformance.registry import check as tag_check
 
 SEED = json.loads((Path(__file__).parent.parent / "examples" / "valid" / "status-seed.json").read_text())
 HEADERS = [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-cache"),
@@ -190,11 +192,52 @@ def test_traffic_accounting_against_the_ledger():
 
 
 def test_registry_validates_clause_ids_and_maps_clauses_to_checks():
-    registry = Registry()
     with pytest.raises(KeyError, match="NO-SUCH-CLAUSE"):
-        registry.register("NO-SUCH-CLAUSE")
+        tag_check("NO-SUCH-CLAUSE")
+
+    @tag_check("STATUS-HDR-1")
     def headers_are_fine() -> None: ...
 
-    registry.register("STATUS-HDR-1")(headers_are_fine)
+    registry = Registry([headers_are_fine])
     assert registry.checks_by_clause() == {"STATUS-HDR-1": ["headers_are_fine"]}
+    assert headers_are_fine in registry and clauses_of(headers_are_fine) == ("STATUS-HDR-1",)
     assert "status_headers_match_contract" in CHECKS.checks_by_clause()["STATUS-HDR-3"]
+
+
+def test_registry_refuses_two_checks_of_one_name_and_untagged_functions():
+    @tag_check("STATUS-HDR-1")
+    def same() -> None: ...
+
+    first = same
+
+    @tag_check("STATUS-HDR-2")  # type: ignore[no-redef]
+    def same() -> None: ...
+
+    with pytest.raises(ValueError, match="two checks named 'same'"):
+        Registry([first, same])
+
+    def plain() -> None: ...
+
+    with pytest.raises(ValueError, match="not a check"):
+        Registry([plain])
+
+
+def test_every_check_of_the_checks_package_is_registered_once():
+    """Explicit registration: a `@check` in a module of conformance/checks that no profile list names would
+    never run and never show in docs/contract.md's "Checked by" lines."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tes_contract.conformance.checks as package
+
+    tagged = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for _, func in inspect.getmembers(module, inspect.isfunction):
+            if func.__module__ == module.__name__ and hasattr(func, "__tes_clauses__"):
+                tagged.add(func)
+    registered = {entry.func for entry in CHECKS.all()}
+    assert tagged == registered
+    listed = [func for funcs in PROFILE_CHECKS.values() for func in funcs]
+    assert len(listed) == len(set(listed)) == len(registered)

@@ -9,8 +9,9 @@ server's code would share its bugs.
 from __future__ import annotations
 
 from tes_contract.conformance import checks as checks
+from tes_contract.conformance.checks import CHECKS
 from tes_contract.conformance.model import ConformanceResult, Exchange, Failure, Outcome
-from tes_contract.conformance.registry import CHECKS, Check, Registry
+from tes_contract.conformance.registry import Check, Registry, check
 from tes_contract.conformance.runner import Options, arun_conformance, run_conformance
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Outcome",
     "Registry",
     "arun_conformance",
+    "check",
     "checks",
     "run_conformance",
 ]

@@ -1,25 +1,21 @@
-"""The harness's HTTP client: every request is recorded as an Exchange and every status answer is checked."""
+"""The harness's HTTP client: transport and history. Every request becomes an Exchange; checks judge elsewhere."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
-from tes_contract.conformance.checks.response import STATUS_RESPONSE_CHECKS, timestamp_is_current
-from tes_contract.conformance.model import NOT_JSON, Exchange, Failure, Recorder, run_check
-from tes_contract.contract.invariants import field
+from tes_contract.conformance.model import NOT_JSON, Exchange, Recorder
 
 STATUS_PATH = "/api/dev/status"
 
 
 class Client:
-    """Talks to one server under test; keeps every status answer for the across-calls checks."""
+    """Talks to one server under test; keeps every request (`ledger`) and status answer (`history`)."""
 
     def __init__(self, base_url: str, recorder: Recorder, *, answer_timeout_s: float, skew_s: float = 2.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -71,36 +67,13 @@ class Client:
             self.ledger.append(exchange)
         return exchange
 
-    async def status(self, scenario: str, *, mock: str = "", seed: int | None = None, payload: Any = None,
-                     params: Mapping[str, str] | None = None) -> Exchange:
-        """GET the status and run every response check on the answer, recorded under `scenario`."""
+    async def status(self, params: Mapping[str, str] | None = None) -> Exchange:
+        """GET the status; a 200 with a JSON object is kept in `history`."""
         exchange = await self.request("GET", STATUS_PATH, params=params)
-        self.check_status_answer(exchange, scenario, mock=mock, seed=seed, payload=payload)
+        self.keep(exchange)
         return exchange
 
-    def check_status_answer(self, exchange: Exchange, scenario: str, *, mock: str = "", seed: int | None = None,
-                            payload: Any = None) -> list[Failure]:
-        """Run the every-answer checks on one status answer and keep it for the across-calls checks."""
-        context = Failure("", "", "", curl=exchange.curl(), mock=mock, seed=seed, payload=payload)
-        failures: list[Failure] = []
-        for func in STATUS_RESPONSE_CHECKS:
-            if func is timestamp_is_current:
-                failures += run_check(self.recorder, func, scenario, exchange, self.skew_s, context=context)
-            else:
-                failures += run_check(self.recorder, func, scenario, exchange, context=context)
+    def keep(self, exchange: Exchange) -> None:
+        """Keep a status answer (sent by this client or another) for the across-calls checks."""
         if exchange.status == 200 and isinstance(exchange.body, dict):
             self.history.append(exchange)
-        return failures
-
-    async def statuses(self, scenario: str, count: int, *, mock: str = "") -> list[Exchange]:
-        """Send `count` status requests at once; return the exchanges in sending order."""
-        return list(await asyncio.gather(*(self.status(scenario, mock=mock) for _ in range(count))))
-
-
-def upstream_fields(body: Any) -> dict[str, Any]:
-    """The three fields the upstreams decide: tmux, activeWorkers, telemetryStatus."""
-    return {
-        "tmux": field(body, "vector", "sessions", "tmux"),
-        "activeWorkers": field(body, "vector", "sessions", "activeWorkers"),
-        "telemetryStatus": field(body, "meta", "telemetryStatus"),
-    }

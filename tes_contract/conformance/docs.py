@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from tes_contract.conformance.registry import CHECKS, UNCHECKED  # the package's import registers every check
+from tes_contract.conformance.checks import CHECKS
+from tes_contract.conformance.registry import UNCHECKED
 from tes_contract.contract.clauses import CLAUSES
 from tes_contract.contract.docs import render_markdown
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import shlex
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from tes_contract.conformance.registry import CHECKS
 from tes_contract.contract.clauses import BY_ID
 from tes_contract.errors import ContractFailure
 
@@ -210,11 +209,3 @@ class Recorder:
         """Pass a progress line to the display."""
         if self._on_event:
             self._on_event("progress", message)
-
-
-def run_check(recorder: Recorder, func: Callable[..., Iterator[Failure]], scenario: str, *args: Any,
-              context: Failure | None = None, clauses: Iterable[str] | None = None, **kwargs: Any) -> list[Failure]:
-    """Run one registered check and record its verdict under `clauses` (default: all the check's clauses)."""
-    entry = CHECKS.get(func.__name__)
-    checked = entry.clauses if clauses is None else tuple(clauses)
-    return recorder.record(entry.name, checked, scenario, list(func(*args, **kwargs)), context=context)

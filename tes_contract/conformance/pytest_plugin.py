@@ -13,7 +13,7 @@ import pytest
 
 from tes_contract.conformance.model import ConformanceResult, Outcome
 from tes_contract.conformance.runner import Options, run_conformance
-from tes_contract.errors import TesContractError
+from tes_contract.errors import SetupError, TesContractError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,7 +53,7 @@ class ConformanceItem(pytest.Item):
     def runtest(self) -> None:
         """Raise the recorded verdict."""
         if self.error:
-            raise TesContractSetupFailed(self.error)
+            raise SetupError(self.error)
         assert self.outcome is not None
         if self.outcome.status == "not implemented":
             pytest.skip(f"profile {self.outcome.profile} not implemented: {self.outcome.note}")
@@ -69,10 +69,6 @@ class ConformanceItem(pytest.Item):
     def reportinfo(self) -> tuple[str, int | None, str]:
         """Where the item comes from: the conformance run, by clause and scenario."""
         return "tes-contract", None, self.name
-
-
-class TesContractSetupFailed(Exception):
-    """The conformance run could not start (server did not start, bad option)."""
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from tes_contract.conformance.checks import CHECKS
 from tes_contract.conformance.model import ConformanceResult
-from tes_contract.conformance.registry import CHECKS, UNCHECKED
+from tes_contract.conformance.registry import UNCHECKED
 from tes_contract.contract.clauses import CLAUSES
 from tes_contract.errors import ConfigError
 

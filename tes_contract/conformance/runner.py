@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import aiohttp
 
 from tes_contract.conformance.client import Client
-from tes_contract.conformance.groups import GROUPS, Group, GroupContext, Stopped, finish_group
+from tes_contract.conformance.groups import GROUPS, Group, GroupContext, finish_group
 from tes_contract.conformance.managed import ManagedServer, split_command
 from tes_contract.conformance.model import ConformanceResult, Recorder
 from tes_contract.conformance.scenarios import HEALTHY, Mocks
 from tes_contract.contract.clauses import PROFILES
 from tes_contract.contract.rules import DEFAULT_TIMEOUT_MS
-from tes_contract.errors import ConfigError, SetupError
+from tes_contract.errors import ConfigError, SetupError, Stopped
 from tes_contract.mocks import MockControl, MockUpstreams
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from tes_contract.contract.rules import tmux_field, worker_fields
-from tes_contract.mocks import INVALID_VARIANTS
+from tes_contract.mocks import INVALID_VARIANTS, MockApi
 
 UPSTREAMS = ("tmux", "worker")
 NOT_JSON_BODY = None  # what the oracle gets for a body that is not JSON
@@ -81,24 +80,10 @@ def scenarios_for(upstream: str) -> list[UpstreamScenario]:
     return items
 
 
-class Upstreams(Protocol):
-    """What the groups need of the mocks: MockUpstreams in-process, or MockControl over HTTP."""
-
-    async def set(self, upstream: str, scenario: str | dict[str, Any], **params: Any) -> Any: ...
-
-    def journal(self, upstream: str) -> Any: ...
-
-    def clear_journal(self, upstream: str) -> Any: ...
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 class Mocks:
-    """Async facade over MockUpstreams or MockControl: set scenarios, read and clear journals."""
+    """The mocks of a group (MockUpstreams or MockControl), remembering the scenarios set for reproductions."""
 
-    def __init__(self, upstreams: Upstreams) -> None:
+    def __init__(self, upstreams: MockApi) -> None:
         self.upstreams = upstreams
         self.described = {"tmux": "tmux=healthy", "worker": "worker=healthy"}
 
@@ -120,11 +105,11 @@ class Mocks:
 
     async def journal(self, upstream: str) -> list[dict[str, Any]]:
         """The calls the upstream has seen."""
-        return list(await _maybe_await(self.upstreams.journal(upstream)))
+        return await self.upstreams.journal(upstream)
 
     async def clear_journal(self, upstream: str) -> None:
         """Forget the calls the upstream has seen."""
-        await _maybe_await(self.upstreams.clear_journal(upstream))
+        await self.upstreams.clear_journal(upstream)
 
     async def journals(self) -> dict[str, list[dict[str, Any]]]:
         """Both journals."""

@@ -295,7 +295,7 @@ def _rss_bytes() -> int:
 async def serve(config: Config) -> None:
     service = StatusService(config)
     app = web.Application(middlewares=[service.account])
-    app.router.add_route("*", "/{tail:.*}", service.dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", service.dispatch)  # any path, newlines included
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)

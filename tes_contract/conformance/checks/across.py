@@ -116,3 +116,9 @@ def no_websockets_counted(history: Sequence[Exchange]) -> Iterator[Failure]:
             yield Failure("STATUS-FIELD-WS", "websocketConnections 0 (the harness opened no WebSocket)",
                           f"websocketConnections {count!r}", curl=exchange.curl())
             return
+
+
+CHECKS = (
+    timestamp_uptime_cpu_never_decrease, uptime_follows_wall_clock, primary_region_echoed,
+    api_sessions_count_in_flight, api_sessions_see_each_other, no_websockets_counted,
+)

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from tes_contract.conformance.model import NOT_JSON, Exchange, Failure
-from tes_contract.conformance.registry import check
+from tes_contract.conformance.model import NOT_JSON, Exchange, Failure, Recorder
+from tes_contract.conformance.registry import check, run_check
 from tes_contract.contract.invariants import document_problems, status_invariant_problems
 from tes_contract.contract.rules import STATUS_VERSION
 
@@ -146,8 +146,31 @@ def error_body_is_json(ex: Exchange) -> Iterator[Failure]:
             yield Failure("ERROR-BODY", f"{problem.pointer or '/'} valid per schemas/error.json", problem.message)
 
 
+@check("ERROR-BODY")
+def unknown_path_answers_json_404(ex: Exchange) -> Iterator[Failure]:
+    """A path no route serves (newlines and non-ASCII included) answers 404 with a JSON error body."""
+    content_type = ex.header("Content-Type") or ""
+    if ex.status != 404 or not _JSON_TYPE.match(content_type.strip()) or ex.body is NOT_JSON:
+        observed = f"status {ex.status}, Content-Type {content_type!r}: {_short(ex.text, 120)!r}" \
+            if ex.status is not None else f"no answer ({ex.error})"
+        yield Failure("ERROR-BODY", "404 with a JSON error body for a path no route serves", observed)
+
+
 #: The checks run on every answer of GET /api/dev/status, in every scenario.
 STATUS_RESPONSE_CHECKS = (
     no_server_error, status_answers_200, status_headers_match_contract, body_matches_schema,
-    body_keeps_invariants, timestamp_is_current, memory_is_bytes, error_body_is_json,
+    body_keeps_invariants, memory_is_bytes, error_body_is_json,
 )
+
+CHECKS = (*STATUS_RESPONSE_CHECKS, timestamp_is_current, method_not_allowed_lists_get, query_string_ignored,
+          unknown_path_answers_json_404)
+
+
+def run_status_checks(recorder: Recorder, exchange: Exchange, scenario: str, *, skew_s: float = 2.0,
+                      context: Failure | None = None) -> list[Failure]:
+    """Run every check of one status answer (the every-answer checks and the timestamp's) and record them."""
+    failures: list[Failure] = []
+    for func in STATUS_RESPONSE_CHECKS:
+        failures += run_check(recorder, func, scenario, exchange, context=context)
+    failures += run_check(recorder, timestamp_is_current, scenario, exchange, skew_s, context=context)
+    return failures

@@ -74,3 +74,6 @@ def avg_latency_in_milliseconds(observation: Exchange, prior: Sequence[Exchange]
         yield Failure("STATUS-FIELD-LATENCY", f"avgLatency {low:.1f}..{high:.1f} ms (harness measured a mean of "
                       f"{measured:.1f} ms over {len(answered)} requests, the slowest {slowest:.0f} ms)",
                       f"avgLatency {latency!r}", curl=observation.curl())
+
+
+CHECKS = (error_rate_counts_5xx, requests_per_second_counts_requests, avg_latency_in_milliseconds)

@@ -5,14 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tes_contract.conformance.client import upstream_fields
 from tes_contract.conformance.model import Exchange, Failure
 from tes_contract.conformance.registry import check
+from tes_contract.conformance.scenarios import expected_fields
+from tes_contract.contract.invariants import document_problems, field
 from tes_contract.contract.rules import RECOVERY_S
 
 FIELD_CLAUSE = {"tmux": "STATUS-FIELD-TMUX", "activeWorkers": "STATUS-FIELD-WORKERS",
                 "telemetryStatus": "STATUS-FIELD-TELEMETRY"}
 UPSTREAM_FIELDS = {"tmux": ("tmux",), "worker": ("activeWorkers", "telemetryStatus")}
+
+
+def upstream_fields(body: Any) -> dict[str, Any]:
+    """The three fields of a status body the upstreams decide: tmux, activeWorkers, telemetryStatus."""
+    return {
+        "tmux": field(body, "vector", "sessions", "tmux"),
+        "activeWorkers": field(body, "vector", "sessions", "activeWorkers"),
+        "telemetryStatus": field(body, "meta", "telemetryStatus"),
+    }
 
 
 def _fields_text(fields: Mapping[str, Any]) -> str:
@@ -141,3 +151,33 @@ def server_reads_environment(journals: Mapping[str, Sequence[Mapping[str, Any]]]
         if requests and not entries:
             yield Failure("CONFIG-ENV", f"calls to the {name} upstream at {variables[name]}",
                           f"no call to the {name} mock after {requests} status requests")
+
+
+@check("UPSTREAM-TMUX-VALID", "UPSTREAM-WORKER-VALID", "STATUS-FIELD-TMUX", "STATUS-FIELD-WORKERS",
+       "STATUS-FIELD-TELEMETRY")
+def fields_follow_payload(upstream: str, observed: dict[str, Any], status: int, payload: Any) -> Iterator[Failure]:
+    """The server's fields equal the contract's function (rules) of the payload it was served."""
+    expected = expected_fields(upstream, True, status, payload)
+    wrong = {k: v for k, v in expected.items() if observed.get(k) != v}
+    if wrong:
+        clause = "UPSTREAM-TMUX-VALID" if upstream == "tmux" else "UPSTREAM-WORKER-VALID"
+        for id in (clause, *(FIELD_CLAUSE[k] for k in wrong)):
+            yield Failure(id, ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+                          + f" for a {status} answer with this payload",
+                          ", ".join(f"{k}={observed.get(k)!r}" for k in wrong), payload=payload)
+
+
+@check("UPSTREAM-TMUX-SHAPE", "UPSTREAM-WORKER-SHAPE")
+def mock_answers_match_upstream_schema(upstream: str, body: Any) -> Iterator[Failure]:
+    """The harness's own healthy upstream bodies follow the upstream API schemas (a self-check of the mocks)."""
+    kind = "tmux-status" if upstream == "tmux" else "worker-status"
+    clause = "UPSTREAM-TMUX-SHAPE" if upstream == "tmux" else "UPSTREAM-WORKER-SHAPE"
+    for problem in document_problems(kind, body):
+        yield Failure(clause, f"the mock's healthy body valid per schemas/{kind}.json", problem.message)
+
+
+CHECKS = (
+    upstream_fields_match_contract, answer_inside_timeout_counted, other_upstream_unchanged, answer_within_timeout,
+    upstreams_called_concurrently, upstream_called_once_per_request, recovered_within_5s, default_timeout_is_5s,
+    server_reads_environment, fields_follow_payload, mock_answers_match_upstream_schema,
+)

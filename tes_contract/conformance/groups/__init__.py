@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tes_contract.conformance.groups.base import Group, GroupContext, Stopped, finish_group
+from tes_contract.conformance.groups.base import Group, GroupContext, finish_group
 from tes_contract.conformance.groups.http import run_http
 from tes_contract.conformance.groups.payloads import run_tmux_payloads, run_worker_payloads
 from tes_contract.conformance.groups.profiles import probe_profiles, run_profiles
@@ -37,4 +37,4 @@ GROUPS: tuple[Group, ...] = (
     Group("payloads-tmux", run_tmux_payloads, heavy=True),
 )
 
-__all__ = ["GROUPS", "Group", "GroupContext", "Stopped", "finish_group", "run_surface"]
+__all__ = ["GROUPS", "Group", "GroupContext", "finish_group", "run_surface"]

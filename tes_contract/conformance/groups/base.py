@@ -16,22 +16,22 @@ from tes_contract.conformance.checks.across import (
     timestamp_uptime_cpu_never_decrease,
     uptime_follows_wall_clock,
 )
+from tes_contract.conformance.checks.response import run_status_checks
 from tes_contract.conformance.checks.upstream import (
     other_upstream_unchanged,
     server_reads_environment,
     upstream_called_once_per_request,
+    upstream_fields,
 )
-from tes_contract.conformance.client import Client, upstream_fields
-from tes_contract.conformance.model import Exchange, Failure, Recorder, run_check
+from tes_contract.conformance.client import Client
+from tes_contract.conformance.model import Exchange, Failure, Recorder
+from tes_contract.conformance.registry import run_check
 from tes_contract.conformance.scenarios import Mocks, healthy_fields
 from tes_contract.contract.rules import RECOVERY_S, region_for
+from tes_contract.errors import Stopped
 
 #: Between polls of the status while waiting for a state to show.
 POLL_INTERVAL_S = 0.1
-
-
-class Stopped(Exception):
-    """The run is being stopped (Ctrl-C or another group's setup error): end the group quietly."""
 
 
 @dataclass
@@ -91,11 +91,23 @@ class GroupContext:
         if self.stop.is_set():
             raise Stopped
 
-    async def status(self, scenario: str, **kwargs: Any) -> Exchange:
-        """GET the status (every-answer checks included), with the mocks' state for reproduction."""
+    def judge_status(self, exchange: Exchange, scenario: str, payload: Any = None) -> list[Failure]:
+        """Run every check of one status answer, with the mocks' state, the seed and a curl line to reproduce."""
+        context = Failure("", "", "", curl=exchange.curl(), mock=self.mocks.describe() if self.mocks else "",
+                          seed=self.seed, payload=payload)
+        return run_status_checks(self.recorder, exchange, scenario, skew_s=self.client.skew_s, context=context)
+
+    async def status(self, scenario: str, *, payload: Any = None, params: Mapping[str, str] | None = None
+                     ) -> Exchange:
+        """GET the status and judge the answer (every-answer checks) under `scenario`."""
         self.ensure_running()
-        return await self.client.status(scenario, mock=self.mocks.describe() if self.mocks else "", seed=self.seed,
-                                        **kwargs)
+        exchange = await self.client.status(params)
+        self.judge_status(exchange, scenario, payload)
+        return exchange
+
+    async def statuses(self, scenario: str, count: int) -> list[Exchange]:
+        """Send `count` status requests at once, each judged; return them in sending order."""
+        return list(await asyncio.gather(*(self.status(scenario) for _ in range(count))))
 
     async def observe(self, scenario: str, expected: Mapping[str, Any], *, baseline: Mapping[str, Any] | None = None,
                       within_s: float | None = None, or_else: Sequence[Mapping[str, Any]] = ()

@@ -9,29 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
+from tes_contract.conformance.checks.http import clauses_tested, schemathesis_checks_pass, server_answers
 from tes_contract.conformance.checks.response import (
     error_body_is_json,
     method_not_allowed_lists_get,
     query_string_ignored,
 )
-from tes_contract.conformance.groups.base import GroupContext, Stopped
-from tes_contract.conformance.model import NOT_JSON, Exchange, Failure, run_check
-from tes_contract.conformance.registry import check
+from tes_contract.conformance.groups.base import GroupContext
+from tes_contract.conformance.model import NOT_JSON, Exchange, Failure
+from tes_contract.conformance.registry import run_check
 from tes_contract.contract.schemas import openapi_path
+from tes_contract.errors import Stopped
 
 #: Methods the status path must refuse (the clause's list; HEAD may be served, OPTIONS may be CORS).
 REFUSED_METHODS = ("PUT", "POST", "DELETE", "PATCH")
-_HEADER_CLAUSE = {"content-type": "STATUS-HDR-1", "cache-control": "STATUS-HDR-2",
-                  "x-tes-status-version": "STATUS-HDR-3"}
-#: Clause of a schemathesis failure per profile of the operation, when no finer mapping applies.
-_PROFILE_CLAUSE = {"core": "STATUS-SCHEMA-1", "metrics": "METRICS-EXPOSITION", "live": "LIVE-CONNECT"}
-_DEV_CLAUSE = {"/api/dev/tmux/status": "DEV-TMUX-STATUS", "/api/dev/workers": "DEV-WORKERS"}
 #: Operations whose clause needs more than schemathesis can see (a known worker id, a bad id, the rate
 #: limit): fuzzing them alone would report a pass for a server that answers 404 to every id.
 _NOT_FUZZED = {"/api/dev/workers/{id}/snapshot"}
+
 
 def load_schema() -> Any:
     """The bundled OpenAPI document as a schemathesis schema, loaded afresh: a schema remembers which
@@ -70,57 +68,10 @@ def _exchange(response: Any, started: float) -> Exchange:
     return exchange
 
 
-def _clause_of(failure: Any, operation: Any, exchange: Exchange) -> str:
-    profile = operation.definition.raw.get("x-tes-profile", "core")
-    if profile == "dev":
-        return _DEV_CLAUSE.get(operation.path, "DEV-WORKERS")
-    if profile != "core":
-        return _PROFILE_CLAUSE.get(profile, "STATUS-SCHEMA-1")
-    kind = type(failure).__name__
-    if kind in ("ServerError", "ContentTypeServerError"):
-        return "STATUS-HTTP-4"
-    if kind == "UndefinedStatusCode":
-        return "STATUS-HTTP-1"
-    if kind in ("UnsupportedMethodResponse", "AllowHeaderMismatch"):
-        return "STATUS-HTTP-2"
-    if kind in ("MissingContentType", "MalformedMediaType", "UndefinedContentType"):
-        return "STATUS-HDR-1"
-    if kind == "MissingHeaders":
-        return _HEADER_CLAUSE.get(str(failure.missing_headers[0]).lower(), "STATUS-HDR-3")
-    if kind == "JsonSchemaError" and "header" in failure.title.lower():
-        for name, clause in _HEADER_CLAUSE.items():
-            if exchange.header(name) == failure.instance:
-                return clause
-        return "STATUS-HDR-3"
-    return "STATUS-SCHEMA-1"
-
-
-@check("STATUS-HTTP-1", "STATUS-HTTP-2", "STATUS-HTTP-4", "STATUS-HDR-1", "STATUS-HDR-2", "STATUS-HDR-3",
-       "STATUS-SCHEMA-1", "METRICS-EXPOSITION", "DEV-TMUX-STATUS", "DEV-WORKERS", "LIVE-CONNECT")
-def schemathesis_checks_pass(case: Any, response: Any, exchange: Exchange, operation: Any) -> Iterator[Failure]:
-    """schemathesis's checks (no 5xx, status, headers, content type, schema, unsupported methods) pass."""
-    from schemathesis import checks as st_checks
-    from schemathesis.core.failures import FailureGroup
-
-    selected = [st_checks.not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
-                st_checks.response_headers_conformance, st_checks.response_schema_conformance,
-                st_checks.unsupported_method]
-    try:
-        case.validate_response(response, checks=selected)
-    except FailureGroup as group:
-        for failure in group.exceptions:
-            yield Failure(_clause_of(failure, operation, exchange), f"schemathesis {failure.title!r} passes",
-                          " ".join(str(failure.message).split())[:400])
-    except AssertionError as exc:  # a single failure, depending on the schemathesis version
-        yield Failure(_clause_of(exc, operation, exchange), "schemathesis checks pass",
-                      " ".join(str(exc).split())[:400])
-
-
 def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     """Blocking: the property-based run of one operation (in a worker thread)."""
     import requests
     from hypothesis import HealthCheck, Phase, given, seed, settings
-    from schemathesis.generation import GenerationMode
 
     from tes_contract.conformance.groups.strategies import QUERY
 
@@ -132,11 +83,12 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     def judge(case: Any, response: Any, started: float, name: str) -> Exchange:
         exchange = _exchange(response, started)
         ctx.recorder.count_exchange()
-        relevant = _clauses_for(profile, operation.path, exchange)
+        relevant = clauses_tested(profile, operation.path, exchange)
         ctx.check(schemathesis_checks_pass, name, case, response, exchange, operation, clauses=relevant)
         ctx.check(error_body_is_json, name, exchange)
         if is_status and exchange.method == "GET":
-            ctx.client.check_status_answer(exchange, name, seed=ctx.seed)
+            ctx.judge_status(exchange, name)
+            ctx.client.keep(exchange)
         return exchange
 
     @seed(ctx.seed)
@@ -158,8 +110,17 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
             ctx.check(query_string_ignored, ctx.scenario("query-string"), exchange)
 
     fuzz()
-    if not is_status:
-        return
+    if is_status:
+        _undeclared_methods(ctx, operation, base_url, session, judge)
+    session.close()
+
+
+def _undeclared_methods(ctx: GroupContext, operation: Any, base_url: str, session: Any,
+                        judge: Callable[[Any, Any, float, str], Exchange]) -> None:
+    """schemathesis's coverage phase: the methods the spec does not declare on the status path (405)."""
+    import requests
+    from schemathesis.generation import GenerationMode
+
     schema = operation.schema
     config = schema.config.generation_for(operation=operation)
     modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]  # undeclared methods come with the negative ones
@@ -177,28 +138,11 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
             continue
         exchange = judge(case, response, started, name)
         ctx.check(method_not_allowed_lists_get, name, exchange)
-    session.close()
-
-
-@check("STATUS-HTTP-4")
-def server_answers(error: str) -> Iterator[Failure]:
-    """The server answers every request (no dropped connection, no stall)."""
-    yield Failure("STATUS-HTTP-4", "an answer", f"no answer: {error}")
 
 
 def _no_answer(ctx: GroupContext, scenario: str, case: Any, exc: Exception) -> None:
     context = Failure("", "", "", curl=case.as_curl_command(), seed=ctx.seed)
     run_check(ctx.recorder, server_answers, scenario, f"{type(exc).__name__}: {exc}"[:300], context=context)
-
-
-def _clauses_for(profile: str, path: str, exchange: Exchange) -> tuple[str, ...]:
-    if profile == "core":
-        if exchange.method != "GET":
-            return ("STATUS-HTTP-2",)
-        return ("STATUS-HTTP-1", "STATUS-HTTP-4", "STATUS-HDR-1", "STATUS-HDR-2", "STATUS-HDR-3", "STATUS-SCHEMA-1")
-    if profile == "dev":
-        return (_DEV_CLAUSE.get(path, "DEV-WORKERS"),)
-    return (_PROFILE_CLAUSE[profile],)
 
 
 async def run_http(ctx: GroupContext) -> None:

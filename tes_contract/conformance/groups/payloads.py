@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
-from tes_contract.conformance.checks.upstream import FIELD_CLAUSE, UPSTREAM_FIELDS
-from tes_contract.conformance.client import upstream_fields
-from tes_contract.conformance.groups.base import GroupContext, Stopped
-from tes_contract.conformance.model import Failure
-from tes_contract.conformance.registry import check
+from tes_contract.conformance.checks.upstream import (
+    FIELD_CLAUSE,
+    UPSTREAM_FIELDS,
+    fields_follow_payload,
+    upstream_fields,
+)
+from tes_contract.conformance.groups.base import GroupContext
 from tes_contract.conformance.scenarios import expected_fields
-
-
-@check("UPSTREAM-TMUX-VALID", "UPSTREAM-WORKER-VALID", "STATUS-FIELD-TMUX", "STATUS-FIELD-WORKERS",
-       "STATUS-FIELD-TELEMETRY")
-def fields_follow_payload(upstream: str, observed: dict[str, Any], status: int, payload: Any) -> Iterator[Failure]:
-    """The server's fields equal the contract's function (rules) of the payload it was served."""
-    expected = expected_fields(upstream, True, status, payload)
-    wrong = {k: v for k, v in expected.items() if observed.get(k) != v}
-    if wrong:
-        clause = "UPSTREAM-TMUX-VALID" if upstream == "tmux" else "UPSTREAM-WORKER-VALID"
-        for id in (clause, *(FIELD_CLAUSE[k] for k in wrong)):
-            yield Failure(id, ", ".join(f"{k}={v!r}" for k, v in wrong.items())
-                          + f" for a {status} answer with this payload",
-                          ", ".join(f"{k}={observed.get(k)!r}" for k in wrong), payload=payload)
-
+from tes_contract.errors import Stopped
 
 #: Payloads tried in every run before the generated ones: the corruptions other implementations get wrong.
 EXPLICIT: dict[str, list[tuple[int, Any]]] = {

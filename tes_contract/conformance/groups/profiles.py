@@ -6,16 +6,12 @@ delivers `core`; `live`, `dev` and `metrics` plug in here with their first check
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
 import aiohttp
 
+from tes_contract.conformance.checks.live import first_push_is_status
+from tes_contract.conformance.checks.metrics import metrics_parse_as_prometheus_text
 from tes_contract.conformance.groups.base import GroupContext
-from tes_contract.conformance.model import Exchange, Failure
-from tes_contract.conformance.registry import check
 from tes_contract.contract.clauses import CLAUSES
-from tes_contract.contract.invariants import document_problems
 
 #: The request whose 404 says a profile is not implemented.
 PROBES = {"live": "/api/dev/status/ws", "dev": "/api/dev/workers", "metrics": "/api/dev/metrics"}
@@ -32,41 +28,6 @@ async def probe_profiles(ctx: GroupContext) -> dict[str, str]:
             missing[profile] = f"GET {PROBES[profile]} answers 404"
             ctx.recorder.not_implemented(profile, missing[profile], [c.id for c in CLAUSES if c.profile == profile])
     return missing
-
-
-@check("METRICS-EXPOSITION")
-def metrics_parse_as_prometheus_text(ex: Exchange) -> Iterator[Failure]:
-    """GET /api/dev/metrics answers Prometheus text format 0.0.4 that a Prometheus parser reads."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    content_type = ex.header("Content-Type") or ""
-    if ex.status != 200 or not content_type.startswith("text/plain") or "version=0.0.4" not in content_type:
-        yield Failure("METRICS-EXPOSITION", "200 with Content-Type: text/plain; version=0.0.4",
-                      f"status {ex.status}, Content-Type {content_type!r}")
-        return
-    try:
-        families = list(text_string_to_metric_families(ex.text))
-    except Exception as exc:  # the parser raises ValueError and friends on any malformed line
-        yield Failure("METRICS-EXPOSITION", "text a Prometheus parser reads", f"parse error: {exc}")
-        return
-    if not families:
-        yield Failure("METRICS-EXPOSITION", "at least one metric family", "an empty exposition")
-
-
-@check("LIVE-CONNECT", "LIVE-MSG")
-def first_push_is_status(message: str | None, error: str) -> Iterator[Failure]:
-    """A WebSocket client receives {"type": "status", "data": EnhancedStatusData} on connect."""
-    if message is None:
-        yield Failure("LIVE-CONNECT", "a status message on connect", error or "no message")
-        return
-    try:
-        document = json.loads(message)
-    except ValueError:
-        yield Failure("LIVE-MSG", "a JSON text frame", f"{message[:200]!r}")
-        return
-    for problem in document_problems("status-push", document):
-        yield Failure(problem.clause if problem.clause.startswith("LIVE") else "LIVE-MSG",
-                      f"{problem.pointer or '/'} valid per schemas/status-push.json", problem.message)
 
 
 async def _first_ws_message(url: str, timeout_s: float) -> tuple[str | None, str]:

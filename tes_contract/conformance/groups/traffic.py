@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from tes_contract.conformance.checks.response import error_body_is_json
+from tes_contract.conformance.checks.dev import worker_list_unavailable_is_503
+from tes_contract.conformance.checks.response import error_body_is_json, unknown_path_answers_json_404
 from tes_contract.conformance.checks.traffic import (
     avg_latency_in_milliseconds,
     error_rate_counts_5xx,
     requests_per_second_counts_requests,
 )
 from tes_contract.conformance.groups.base import GroupContext
-from tes_contract.conformance.model import Exchange, Failure
-from tes_contract.conformance.registry import check
+from tes_contract.conformance.model import Exchange
 from tes_contract.conformance.scenarios import HEALTHY
 
 WORKERS_PATH = "/api/dev/workers"
@@ -27,14 +25,6 @@ async def _observe(ctx: GroupContext, name: str) -> Exchange:
         ctx.check(requests_per_second_counts_requests, name, exchange, prior)
         ctx.check(avg_latency_in_milliseconds, name, exchange, prior, ctx.notes.get("held_ms", 0.0))
     return exchange
-
-
-@check("DEV-WORKERS")
-def worker_list_unavailable_is_503(ex: Exchange) -> Iterator[Failure]:
-    """GET /api/dev/workers answers 503 with a JSON error body when the worker API cannot be reached."""
-    if ex.status not in (404, 503):  # 404: the server has no dev profile
-        observed = f"status {ex.status}" if ex.status is not None else f"no answer ({ex.error})"
-        yield Failure("DEV-WORKERS", "503 while the worker API is down", observed)
 
 
 async def _server_errors(ctx: GroupContext, count: int) -> int:
@@ -64,9 +54,11 @@ async def run_traffic(ctx: GroupContext) -> None:
         ctx.notes["held_ms"] = 0.5 * ctx.timeout_ms
     await ctx.mocks.set("tmux", "healthy", **HEALTHY["tmux"])
     await ctx.status(ctx.scenario("warm-up"))
-    for index in range(3):
-        exchange = await ctx.client.request("GET", f"/api/dev/conformance-no-such-path-{ctx.seed}-{index}")
+    # Three unknown paths: plain, with an encoded newline (a router's `.*` stops there), with non-ASCII.
+    for suffix in ("", "%0Anewline", "%C3%A9t%C3%A9"):
+        exchange = await ctx.client.request("GET", f"/api/dev/conformance-no-such-path-{ctx.seed}{suffix}")
         ctx.check(error_body_is_json, ctx.scenario("not-found"), exchange)
+        ctx.check(unknown_path_answers_json_404, ctx.scenario("not-found"), exchange)
     # 6 status answers + 3 404s so far; one 5xx makes exactly 1 in 10: errorRate 0.10 is degraded, not normal.
     await ctx.mocks.set("worker", "down")
     has_5xx = await _server_errors(ctx, 1) == 1

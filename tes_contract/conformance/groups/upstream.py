@@ -13,42 +13,28 @@ from tes_contract.conformance.checks.upstream import (
     answer_inside_timeout_counted,
     answer_within_timeout,
     default_timeout_is_5s,
+    mock_answers_match_upstream_schema,
     recovered_within_5s,
+    upstream_fields,
     upstream_fields_match_contract,
     upstreams_called_concurrently,
 )
-from tes_contract.conformance.client import upstream_fields
 from tes_contract.conformance.groups.base import GroupContext
-from tes_contract.conformance.model import Exchange, Failure
-from tes_contract.conformance.registry import check
+from tes_contract.conformance.model import Exchange
 from tes_contract.conformance.scenarios import HEALTHY, UPSTREAMS, expected_fields, healthy_fields, scenarios_for
-from tes_contract.contract.invariants import document_problems
 
 OFFLINE = {**expected_fields("tmux", False), **expected_fields("worker", False)}
-
-
-def _both_healthy() -> dict[str, Any]:
-    return {**healthy_fields("tmux"), **healthy_fields("worker")}
 
 
 def _field_clauses(upstream: str) -> tuple[str, ...]:
     return tuple(FIELD_CLAUSE[name] for name in UPSTREAM_FIELDS[upstream])
 
 
-@check("UPSTREAM-TMUX-SHAPE", "UPSTREAM-WORKER-SHAPE")
-def mock_answers_match_upstream_schema(upstream: str, body: Any) -> Any:
-    """The harness's own healthy upstream bodies follow the upstream API schemas (a self-check of the mocks)."""
-    kind = "tmux-status" if upstream == "tmux" else "worker-status"
-    clause = "UPSTREAM-TMUX-SHAPE" if upstream == "tmux" else "UPSTREAM-WORKER-SHAPE"
-    for problem in document_problems(kind, body):
-        yield Failure(clause, f"the mock's healthy body valid per schemas/{kind}.json", problem.message)
-
-
 async def _self_check_mocks(ctx: GroupContext, upstream: str) -> None:
     """Fetch the healthy body straight from the mock (not through the server), then forget that call."""
     assert ctx.mocks is not None
-    upstreams: Any = ctx.mocks.upstreams  # managed mode: MockUpstreams, which knows its URLs
-    url = upstreams.tmux_url if upstream == "tmux" else upstreams.worker_url + "/workers/status"
+    urls = await ctx.mocks.upstreams.urls()
+    url = urls["tmux"] if upstream == "tmux" else urls["worker"] + "/workers/status"
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         body = await response.json(content_type=None)
     clause = "UPSTREAM-TMUX-SHAPE" if upstream == "tmux" else "UPSTREAM-WORKER-SHAPE"
@@ -142,7 +128,7 @@ async def run_timeout(ctx: GroupContext) -> None:
         for upstream in UPSTREAMS:
             await ctx.mocks.set(upstream, "slow", delay="0.8x", **HEALTHY[upstream])
         ctx.ensure_running()
-        exchanges = await ctx.client.statuses(name, 3, mock=ctx.mocks.describe())
+        exchanges = await ctx.statuses(name, 3)
         counted = all(e.status == 200 and upstream_fields(e.body) == ctx.baseline for e in exchanges)
         if counted or attempt:
             break
