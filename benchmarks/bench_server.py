@@ -223,8 +223,9 @@ def machine() -> list[str]:
 
 def hot_path_profile() -> list[str]:
     """Cost of the status assembly and its JSON encoding, in process (why orjson is not used)."""
-    from tes_contract.server.collectors import Clock, ProcessMetrics, RouteCounts, StatusSources, dumps, status_fields
+    from tes_contract.server.process import ProcessMetrics
     from tes_contract.server.settings import Settings
+    from tes_contract.server.snapshot import Clock, RouteCounts, StatusSources, dumps, status_fields
     from tes_contract.server.traffic import TrafficWindow
     from tes_contract.server.upstreams import UpstreamAnswer
 
@@ -276,63 +277,82 @@ async def run(duration_s: float, rounds: int, json_path: str | None) -> int:
     processes: list[Process] = [mocks_process]
     try:
         async with MockControl(mocks["control"]) as control:
-            await control.set("tmux", "healthy")
-            await control.set("worker", "healthy")
-            guarded = start_server("guarded", mocks)
-            naive = start_server("naive", mocks, "--naive")
-            processes += [guarded, naive]
-            # The bare handler answers the very bytes the guarded server answered.
-            sample = await asyncio.to_thread(_fetch, guarded.url + "/api/dev/status")
-            with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as body_file:
-                body_file.write(sample)
-            bare = Process("bare", [sys.executable, "-c", BARE_SERVER, body_file.name], r"bare: (\S+)")
-            processes.append(bare)
-            subjects = {"guarded": guarded, "naive": naive, "bare": bare}
-            for process in subjects.values():  # warm-up
-                await asyncio.to_thread(wrk, process.url + "/api/dev/status", 4, 1)
-
-            for connections in (1, 50, 100):
-                print(f"\nhealthy mocks, {connections} connection(s), {rounds} alternating rounds of "
-                      f"{duration_s:g} s, medians")
-                merged = await interleaved(control, subjects, connections, duration_s, rounds)
-                for name, figures in merged.items():
-                    results[f"c{connections}_{name}"] = figures
-                    print(row(name, figures, calls=name != "bare"))
-
-            print(f"\nworker API hanging (timeout 5000 ms), {duration_s:g} s each after the first timeout;"
-                  " the worker calls are the breaker's probes")
-            for process in (guarded, naive):
-                process.stop()
-            processes = [p for p in processes if p not in (guarded, naive)]
-            await control.set("worker", "hang")
-            guarded = start_server("guarded-hang", mocks)
-            naive = start_server("naive-hang", mocks, "--naive")
-            processes += [guarded, naive]
-            started = time.perf_counter()
-            await asyncio.to_thread(_fetch, guarded.url + "/api/dev/status")
-            first_s = time.perf_counter() - started
-            print(f"  guarded: first request (meets the first timeout) {first_s * 1000:.0f} ms")
-            for connections in (1, 50):
-                key = f"hang_c{connections}_guarded"
-                results[key] = await measured(control, guarded.url + "/api/dev/status", connections, duration_s,
-                                              pid=guarded.popen.pid)
-                print(row(f"guarded, {connections} connection(s)", results[key]))
-            results["hang_c10_naive"] = await measured(control, naive.url + "/api/dev/status", 10,
-                                                       max(duration_s, 11.0), timeout_s=15.0, pid=naive.popen.pid)
-            print(row("naive, 10 connections", results["hang_c10_naive"]))
-            await control.set("worker", "healthy")
+            await _healthy_rounds(control, mocks, processes, results, duration_s, rounds)
+            await _hanging(control, mocks, processes, results, duration_s)
     finally:
         for process in reversed(processes):
             process.stop()
 
     print("\nhot path, in process")
     print("\n".join(hot_path_profile()))
+    print("\ntargets (issue 4)")
+    for ok, text in _targets(results, rounds):
+        print(f"  {verdict(ok)} {text}")
+    print("\n".join(machine()[1:2]) + " (at the end)")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    return 0
 
+
+async def _healthy_rounds(control: MockControl, mocks: dict[str, str], processes: list[Process],
+                          results: dict[str, Any], duration_s: float, rounds: int) -> None:
+    """Guarded, naive and bare servers with healthy mocks, at 1, 50 and 100 connections, interleaved."""
+    await control.set("tmux", "healthy")
+    await control.set("worker", "healthy")
+    guarded = start_server("guarded", mocks)
+    naive = start_server("naive", mocks, "--naive")
+    processes += [guarded, naive]
+    # The bare handler answers the very bytes the guarded server answered.
+    sample = await asyncio.to_thread(_fetch, guarded.url + "/api/dev/status")
+    with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as body_file:
+        body_file.write(sample)
+    bare = Process("bare", [sys.executable, "-c", BARE_SERVER, body_file.name], r"bare: (\S+)")
+    processes.append(bare)
+    subjects = {"guarded": guarded, "naive": naive, "bare": bare}
+    for process in subjects.values():  # warm-up
+        await asyncio.to_thread(wrk, process.url + "/api/dev/status", 4, 1)
+    for connections in (1, 50, 100):
+        print(f"\nhealthy mocks, {connections} connection(s), {rounds} alternating rounds of "
+              f"{duration_s:g} s, medians")
+        merged = await interleaved(control, subjects, connections, duration_s, rounds)
+        for name, figures in merged.items():
+            results[f"c{connections}_{name}"] = figures
+            print(row(name, figures, calls=name != "bare"))
+    for process in (guarded, naive):
+        process.stop()
+        processes.remove(process)
+
+
+async def _hanging(control: MockControl, mocks: dict[str, str], processes: list[Process], results: dict[str, Any],
+                   duration_s: float) -> None:
+    """The worker API hanging: guarded after its first timeout, against naive."""
+    print(f"\nworker API hanging (timeout 5000 ms), {duration_s:g} s each after the first timeout;"
+          " the worker calls are the breaker's probes")
+    await control.set("worker", "hang")
+    guarded = start_server("guarded-hang", mocks)
+    naive = start_server("naive-hang", mocks, "--naive")
+    processes += [guarded, naive]
+    started = time.perf_counter()
+    await asyncio.to_thread(_fetch, guarded.url + "/api/dev/status")
+    print(f"  guarded: first request (meets the first timeout) {(time.perf_counter() - started) * 1000:.0f} ms")
+    for connections in (1, 50):
+        key = f"hang_c{connections}_guarded"
+        results[key] = await measured(control, guarded.url + "/api/dev/status", connections, duration_s,
+                                      pid=guarded.popen.pid)
+        print(row(f"guarded, {connections} connection(s)", results[key]))
+    results["hang_c10_naive"] = await measured(control, naive.url + "/api/dev/status", 10,
+                                               max(duration_s, 11.0), timeout_s=15.0, pid=naive.popen.pid)
+    print(row("naive, 10 connections", results["hang_c10_naive"]))
+    await control.set("worker", "healthy")
+
+
+def _targets(results: dict[str, Any], rounds: int) -> list[tuple[bool, str]]:
+    """The targets of issue 4, each (met, line)."""
     seq, c50, c100 = results["c1_guarded"], results["c50_guarded"], results["c100_guarded"]
     ratio = c50["rps"] / results["c50_bare"]["rps"]
     cpu_ratio = results["c50_bare"]["cpu_us_per_request"] / max(1e-9, c50["cpu_us_per_request"])
     hang = results["hang_c1_guarded"]
-    checks = [
+    return [
         (seq["p50_us"] <= 2000, f"1 connection P50 <= 2 ms: {seq['p50_us'] / 1000:.2f} ms (seed claims ~15 ms)"),
         (seq["p99_us"] <= 5000, f"1 connection P99 <= 5 ms: {seq['p99_us'] / 1000:.2f} ms (seed claims ~50 ms)"),
         (ratio >= 0.5, f"50 connections throughput >= 50% of bare: {ratio * 100:.0f}% "
@@ -352,13 +372,6 @@ async def run(duration_s: float, rounds: int, json_path: str | None) -> int:
                                            f"{c100['calls_per_request']:.3f} (naive "
                                            f"{results['c100_naive']['calls_per_request']:.3f})"),
     ]
-    print("\ntargets (issue 4)")
-    for ok, text in checks:
-        print(f"  {verdict(ok)} {text}")
-    print("\n".join(machine()[1:2]) + " (at the end)")
-    if json_path:
-        Path(json_path).write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
-    return 0
 
 
 def _fetch(url: str) -> bytes:

@@ -1,13 +1,13 @@
 """The reference server: `GET /api/dev/status` keeping every promise of contract v2.0, on aiohttp.
 
-    settings -> upstreams (bounded calls, classification) -> breaker (single-flight, circuit breaker)
-             -> collectors (process, routes, assembly) + traffic (middleware, 60 s window) -> app
+    settings -> upstreams (bounded calls, classification) -> breaker (single-flight, circuit breaker, Upstreams)
+             -> snapshot (process metrics, routes, traffic window) -> routes/ (one module per feature) -> app
 """
 
 from __future__ import annotations
 
 from tes_contract.server.app import create_app
-from tes_contract.server.breaker import CircuitBreaker, SingleFlight
+from tes_contract.server.breaker import CircuitBreaker, SingleFlight, Upstreams
 from tes_contract.server.cli import serve
 from tes_contract.server.settings import Settings
 from tes_contract.server.traffic import TrafficWindow, traffic_mode
@@ -20,6 +20,7 @@ __all__ = [
     "SingleFlight",
     "TrafficWindow",
     "UpstreamAnswer",
+    "Upstreams",
     "WebSocketRegistry",
     "create_app",
     "fetch_json",

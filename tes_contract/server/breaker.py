@@ -1,4 +1,4 @@
-"""Single-flight and a circuit breaker per upstream: bounded latency when an upstream fails.
+"""Single-flight and a circuit breaker per upstream, and `Upstreams`, which calls both through them.
 
 - **Single-flight**: concurrent status requests share the one call to an upstream that is *still in
   flight*. A completed answer is never handed to a later request (no cache: every status request that
@@ -16,10 +16,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+import aiohttp
 
 from tes_contract.server.logs import log_event
-from tes_contract.server.upstreams import UpstreamAnswer, no_answer
+from tes_contract.server.settings import Settings
+from tes_contract.server.upstreams import UpstreamAnswer, fetch_json, no_answer
 
 T = TypeVar("T")
 
@@ -229,3 +232,74 @@ def _give(join: Join, slot: int, task: asyncio.Future[UpstreamAnswer]) -> None:
         join.abort(task)
     else:
         join.arrive(slot, task.result())
+
+
+class Upstream(Protocol):
+    """A guarded upstream call: circuit breaker with single-flight, or a direct call (naive mode)."""
+
+    name: str
+
+    @property
+    def calls(self) -> int: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def start(self) -> UpstreamAnswer | asyncio.Future[UpstreamAnswer]: ...
+
+    def join(self, join: Join, slot: int) -> None: ...
+
+    def __call__(self) -> Awaitable[UpstreamAnswer]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Upstreams:
+    """The tmux-status and worker-status upstreams behind one client session, guarded per settings."""
+
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession,
+                 self_tmux_url: Callable[[], str]) -> None:
+        self._settings = settings
+        self._session = session
+        self._self_tmux_url = self_tmux_url
+        timeout = settings.upstream_timeout_s
+        worker_url = settings.worker_status_url
+
+        async def call_tmux() -> UpstreamAnswer:
+            return await fetch_json(session, settings.tmux_status_url or self_tmux_url(), timeout)
+
+        async def call_worker() -> UpstreamAnswer:
+            return await fetch_json(session, worker_url, timeout)
+
+        self.tmux: Upstream
+        self.worker: Upstream
+        if settings.naive:
+            self.tmux, self.worker = DirectCall("tmux", call_tmux), DirectCall("worker", call_worker)
+        else:
+            self.tmux = CircuitBreaker("tmux", call_tmux, settings.probe_interval_s)
+            self.worker = CircuitBreaker("worker", call_worker, settings.probe_interval_s)
+
+    async def both(self) -> tuple[UpstreamAnswer, UpstreamAnswer]:
+        """Call tmux and worker concurrently; one call each (or a share of one in flight).
+
+        Both calls are started (as tasks) before the request waits, so they run concurrently and the wait
+        is the slower one's time, not the sum. The request waits on one `Join` for both, woken once; no
+        task per request is made for a shared call or an open circuit (the hot path under load).
+        """
+        tmux = self.tmux.start()
+        worker = self.worker.start()
+        tmux_ready = isinstance(tmux, UpstreamAnswer)
+        worker_ready = isinstance(worker, UpstreamAnswer)
+        if tmux_ready and worker_ready:
+            return tmux, worker  # type: ignore[return-value]
+        join = Join([tmux, worker], 2 - tmux_ready - worker_ready)
+        if not tmux_ready:
+            self.tmux.join(join, 0)
+        if not worker_ready:
+            self.worker.join(join, 1)
+        await join.future
+        return join.answers[0], join.answers[1]
+
+    async def aclose(self) -> None:
+        """Cancel calls and probes still running."""
+        await asyncio.gather(self.tmux.aclose(), self.worker.aclose())

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from typing import IO, Any
+
+from tes_contract.contract.formats import rfc3339_ms
 
 LOGGER_NAME = "tes_contract.server"
 logger = logging.getLogger(LOGGER_NAME)
@@ -16,9 +17,8 @@ class JsonLineFormatter(logging.Formatter):
     """Format a record as one JSON object: time, level, event, then the record's `fields`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ms = int(record.created * 1000) % 1000
         data: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{ms:03d}Z",
+            "time": rfc3339_ms(int(record.created * 1000)),
             "level": record.levelname.lower(),
             "event": record.getMessage(),
         }

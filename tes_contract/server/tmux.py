@@ -8,16 +8,14 @@ which the process is killed. tmux missing, no tmux server, or a tmux error give
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
+
+from tes_contract.contract.formats import rfc3339_s
+from tes_contract.errors import TmuxError
 
 # Fields separated by tabs; the free-text field (name, title) comes last so a tab inside it survives.
 SESSION_FORMAT = "#{session_id}\t#{session_windows}\t#{session_attached}\t#{session_created}\t#{session_name}"
 PANE_FORMAT = "#{session_id}\t#{pane_index}\t#{pane_current_command}\t#{pane_title}"
-
-
-class TmuxError(Exception):
-    """tmux could not be run or answered with an error; the message says why."""
 
 
 def tmux_argv(socket_name: str | None, *args: str) -> list[str]:
@@ -94,11 +92,7 @@ def parse_sessions(sessions_out: str, panes_out: str) -> list[dict[str, Any]]:
             "name": name,
             "windows": int(windows),
             "attached": int(attached) > 0,  # session_attached counts the clients attached
-            "created": _rfc3339(int(created)),
+            "created": rfc3339_s(int(created)),
             "panes": sorted(panes.get(session_id, []), key=lambda pane: pane["index"]),
         })
     return sessions
-
-
-def _rfc3339(epoch_s: int) -> str:
-    return dt.datetime.fromtimestamp(epoch_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -67,7 +67,7 @@ class TrafficWindow:
         self._latency_sum = 0.0
         self._route_seen: dict[object, int] = {}
         self._active: tuple[int, int] | None = None  # (second, active routes) last counted
-        #: HTTP requests in flight (entered the middleware, not yet answered).
+        #: HTTP requests in flight (entered the accounting wrapper, not yet answered).
         self.in_flight = 0
 
     def _advance(self) -> int:

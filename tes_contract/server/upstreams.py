@@ -1,7 +1,7 @@
 """One bounded upstream call, and what the status endpoint reads from the tmux and worker answers.
 
-Classification (BRIEF.md, written here on its own: the contract's `rules` module is the checks' oracle,
-and sharing it would hide a bug common to both):
+Classification (contract clauses STATUS-FIELD-TELEMETRY, UPSTREAM-*-VALID; written here on its own: the
+contract's `rules` module is the checks' oracle, and sharing it would hide a bug common to both):
 
 - *no answer* — refused, reset, closed before a complete answer (empty, truncated), timeout over connect,
   headers and body: `offline` / tmux 0;

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from tes_contract.contract.schemas import validator_for
 from tes_contract.server import Settings, create_app
-from tes_contract.server.app import SOURCES, WEBSOCKETS
+from tes_contract.server.state import SOURCES, WEBSOCKETS
 
 from .conftest import get_status
 
@@ -178,7 +178,7 @@ async def test_client_session_closed_on_shutdown(tiny_upstream):
     app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    from tes_contract.server.app import SESSION
+    from tes_contract.server.state import SESSION
 
     session = app[SESSION]
     assert isinstance(session, aiohttp.ClientSession) and not session.closed

@@ -1,0 +1,117 @@
+"""HTTP answers of the reference server: JSON with the contract's headers, errors, and the accounting wrapper.
+
+`accounted` wraps each route's handler once (no aiohttp middleware: docs/server.md, "Request metrics",
+measures why); `add_endpoint` registers GET and HEAD through it and a JSON 405 for the other methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from tes_contract.server.logs import log_event
+from tes_contract.server.snapshot import STATUS_VERSION, dumps
+from tes_contract.server.state import TRAFFIC
+from tes_contract.server.traffic import TrafficWindow
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: The contract's headers on every JSON answer (built once; aiohttp copies them into each response).
+JSON_HEADERS = CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: "application/json", hdrs.CACHE_CONTROL: "no-cache",
+                                             "X-TES-Status-Version": STATUS_VERSION}))
+
+
+def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON answer with the contract's headers: no-cache and the status version."""
+    return json_bytes_response(dumps(document), status, headers)
+
+
+def json_bytes_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """`json_response` for a body already encoded."""
+    response = web.Response(body=body, status=status, headers=JSON_HEADERS)  # copied, not shared
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def error_response(status: int, error: str, resolution: str, headers: dict[str, str] | None = None) -> web.Response:
+    """`{"error", "resolution"}` (schemas/error.json): plain text, no colour codes, no stack trace."""
+    return json_response({"error": printable(error), "resolution": printable(resolution)}, status, headers)
+
+
+def printable(text: str) -> str:
+    """Drop control characters (ESC of ANSI colour codes among them) from text echoed in an error."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def accounted(window: TrafficWindow, handler: Handler, *, route_served: bool = True) -> Handler:
+    """`handler` inside the traffic accounting (in flight, then status and latency), its errors as JSON.
+
+    `route_served`: the request counts as its route serving one (`activeRoutes`); not for the fallbacks
+    answering 404 and 405. WebSocket routes are not wrapped: an open socket is a WebSocket connection,
+    not an HTTP request in flight for its whole life.
+    """
+    record = window.record
+    clock = time.perf_counter
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        if route_served:
+            window.touch_route(request.match_info.route)
+        window.in_flight += 1
+        started = clock()
+        status: int | None = None
+        try:
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                response = error_response(exc.status, exc.reason, "see the API description (openapi.yaml)")
+            except Exception:
+                log_event("handler_failed", level=logging.ERROR, exc_info=True, path=request.path)
+                response = error_response(500, "internal server error", "see the server log")
+            status = response.status
+            return response
+        finally:  # status None: cancelled (shutdown) or a redirect raised, not a completed request
+            window.in_flight -= 1
+            if status is not None:
+                record(status, (clock() - started) * 1000)
+
+    return answer
+
+
+async def not_found(request: web.Request) -> web.StreamResponse:
+    """The fallback for unknown paths: a JSON 404 listing the endpoints."""
+    return error_response(404, f"no endpoint at {request.path}", f"endpoints: {', '.join(endpoint_paths(request.app))}")
+
+
+def method_not_allowed(allowed: str) -> Handler:
+    """The fallback for other methods on a known path: a JSON 405 with `Allow`."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        return error_response(405, f"method {request.method} not allowed on {request.path}", f"use {allowed}",
+                              {"Allow": allowed})
+
+    return answer
+
+
+def add_endpoint(app: web.Application, path: str, handler: Handler) -> None:
+    """GET and HEAD on `path` through `handler`, accounted; other methods get the JSON 405."""
+    traffic = app[TRAFFIC]
+    resource = app.router.add_resource(path)
+    answer = accounted(traffic, handler)
+    for method in (hdrs.METH_GET, hdrs.METH_HEAD):  # what router.add_get does
+        resource.add_route(method, answer)
+    allowed = ", ".join(sorted(route.method for route in resource))
+    resource.add_route(hdrs.METH_ANY, accounted(traffic, method_not_allowed(allowed), route_served=False))
+
+
+def endpoint_paths(app: web.Application) -> list[str]:
+    """The paths the application serves (its fallbacks for any method left out)."""
+    return sorted({route.resource.canonical for route in app.router.routes()
+                   if route.resource is not None and route.method != hdrs.METH_ANY})

@@ -1,0 +1,7 @@
+"""The reference server's routes, one module per feature, each with `setup(app)` that `create_app` calls.
+
+    status   GET /api/dev/status (core)
+    dev      GET /api/dev/tmux/status, GET /api/dev/workers (dev)
+
+A new feature (push, metrics, history, dev controls) adds its module here and one line in `app.FEATURES`.
+"""
