@@ -9,7 +9,11 @@ from types import ModuleType
 import pytest
 
 import tes_contract
+import tes_contract.conformance
 import tes_contract.contract
+import tes_contract.contract.clauses
+import tes_contract.mocks
+import tes_contract.server
 
 
 def public_names(module: ModuleType) -> set[str]:
@@ -20,12 +24,15 @@ def public_names(module: ModuleType) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("module", [tes_contract, tes_contract.contract], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [tes_contract, tes_contract.contract, tes_contract.contract.clauses,
+                                    tes_contract.conformance, tes_contract.mocks, tes_contract.server],
+                         ids=lambda m: m.__name__)
 def test_all_is_complete_and_sorted(module: ModuleType):
     exported = module.__all__
     assert exported == sorted(exported), f"{module.__name__}.__all__ is not sorted"
     assert len(exported) == len(set(exported))
-    assert set(exported) - {"__version__"} == public_names(module)
+    submodules = {name for name in exported if inspect.ismodule(getattr(module, name, None))}
+    assert set(exported) - {"__version__"} - submodules == public_names(module)
     missing = [name for name in exported if not hasattr(module, name)]
     assert missing == []
 
