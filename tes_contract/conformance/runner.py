@@ -68,7 +68,8 @@ class Options:
 
 
 def _selected(options: Options) -> list[Group]:
-    chosen = [g for g in GROUPS if options.groups is None or g.name in options.groups]
+    chosen = [g for g in GROUPS if (options.groups is None or g.name in options.groups)
+              and g.profile in options.profiles]
     if options.url is not None:
         chosen = [g for g in chosen if not g.needs_fresh and not g.needs_default_timeout
                   and (options.mock_control or not g.needs_mocks)]
@@ -76,10 +77,11 @@ def _selected(options: Options) -> list[Group]:
 
 
 def _context(group: Group, options: Options, client: Client, recorder: Recorder, mocks: Mocks | None,
-             stop: threading.Event, managed: bool, timeout_ms: float) -> GroupContext:
+             stop: threading.Event, timeout_ms: float, server: ManagedServer | None = None) -> GroupContext:
+    managed = server is not None
     return GroupContext(group.name, client, recorder, mocks, timeout_ms, options.slack_ms, options.seed, stop,
                         managed, region=group.region, region_known=managed, examples=options.examples,
-                        profiles=options.profiles)
+                        profiles=options.profiles, server=server)
 
 
 class _Quiet:
@@ -126,7 +128,7 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
                 await quiet.event.wait()
             answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
             async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
-                ctx = _context(group, options, client, recorder, Mocks(mocks), stop, True, timeout_ms)
+                ctx = _context(group, options, client, recorder, Mocks(mocks), stop, timeout_ms, server)
                 recorder.progress(f"{group.name}: running")
                 started = time.monotonic()
                 try:
@@ -150,7 +152,7 @@ async def _run_live(options: Options, recorder: Recorder, stop: threading.Event)
             answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
             async with Client(options.url, recorder, answer_timeout_s=answer_timeout_s, skew_s=30.0) as client:
                 mocks = Mocks(control) if control is not None else None
-                ctx = _context(group, options, client, recorder, mocks, stop, False, timeout_ms)
+                ctx = _context(group, options, client, recorder, mocks, stop, timeout_ms)
                 recorder.progress(f"{group.name}: running against {options.url}")
                 await group.run(ctx)
                 await finish_group(ctx)

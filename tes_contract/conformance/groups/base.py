@@ -24,6 +24,7 @@ from tes_contract.conformance.checks.upstream import (
     upstream_fields,
 )
 from tes_contract.conformance.client import Client
+from tes_contract.conformance.managed import ManagedServer
 from tes_contract.conformance.model import Exchange, Failure, Recorder
 from tes_contract.conformance.registry import run_check
 from tes_contract.conformance.scenarios import Mocks, healthy_fields
@@ -53,6 +54,8 @@ class GroupContext:
     profiles: tuple[str, ...] = ("core",)
     notes: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
+    #: Managed mode: the server process of the group (to signal, stop or restart it); None in live mode.
+    server: ManagedServer | None = None
 
     def scenario(self, name: str = "") -> str:
         """The scenario id under which results are recorded: `group/name`."""
@@ -146,6 +149,8 @@ class Group:
     # CPU-heavy (Hypothesis, schemathesis) and not timing-sensitive: runs first, while the timing-sensitive
     # groups wait, so a busy harness never delays a mock's answer or the reading of a server's.
     heavy: bool = False
+    #: The profile whose clauses the group tests: it runs only when that profile is asked for.
+    profile: str = "core"
 
 
 async def finish_group(ctx: GroupContext) -> None:
