@@ -74,5 +74,7 @@ def test_tmux_field_is_zero_whenever_the_upstream_fails(answered, status, body, 
 
 def test_environment_names_every_variable_once():
     names = [name for name, _, _ in ENVIRONMENT]
-    assert names == ["TES_HOST", "TES_PORT", "TES_TMUX_STATUS_URL", "TES_WORKER_API_URL", "TES_UPSTREAM_TIMEOUT_MS",
-                     "TES_PRIMARY_REGION"]
+    assert len(names) == len(set(names))
+    assert names[:6] == ["TES_HOST", "TES_PORT", "TES_TMUX_STATUS_URL", "TES_WORKER_API_URL",
+                         "TES_UPSTREAM_TIMEOUT_MS", "TES_PRIMARY_REGION"]
+    assert {"TES_PUSH_INTERVAL_MS", "TES_STATE_DIR", "TES_DEV_TOKEN", "TES_ALLOWED_HOSTS"} <= set(names)

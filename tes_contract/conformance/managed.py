@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import shlex
+import shutil
 import signal
 import socket
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from tes_contract.errors import ConfigError, SetupError
@@ -60,6 +62,38 @@ def split_command(command: str) -> list[str]:
     if not argv:
         raise ConfigError("--server: the command is empty")
     return argv
+
+
+@contextlib.asynccontextmanager
+async def private_state(name: str) -> AsyncIterator[dict[str, str]]:
+    """`TES_STATE_DIR`, `TES_EVENT_LOG` and `TES_TMUX_SOCKET` of a server under test, private to it.
+
+    A conformance run never touches a user's state or tmux sessions (PROFILES.md): a fresh temporary folder
+    and a tmux socket of its own, whose tmux server is killed (with any session left on it) afterwards.
+    """
+    socket_name = f"tes-conform-{os.getpid()}-{name}"
+    with tempfile.TemporaryDirectory(prefix=f"tes-conform-{name}-") as folder:
+        try:
+            yield {"TES_STATE_DIR": str(Path(folder) / "state"),
+                   "TES_EVENT_LOG": str(Path(folder) / "logs" / "worker-events.log"),
+                   "TES_TMUX_SOCKET": socket_name}
+        finally:
+            await kill_tmux_server(socket_name)
+
+
+async def kill_tmux_server(socket_name: str) -> None:
+    """Kill the tmux server on a private socket, if tmux is installed and a server runs there."""
+    if shutil.which("tmux") is None:
+        return
+    process = await asyncio.create_subprocess_exec("tmux", "-L", socket_name, "kill-server",
+                                                   stdin=asyncio.subprocess.DEVNULL,
+                                                   stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await asyncio.wait_for(process.wait(), 5.0)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 def server_environment(overrides: Mapping[str, str | None], base: Mapping[str, str] | None = None) -> dict[str, str]:

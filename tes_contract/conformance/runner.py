@@ -14,7 +14,7 @@ import aiohttp
 
 from tes_contract.conformance.client import Client
 from tes_contract.conformance.groups import GROUPS, Group, GroupContext, finish_group
-from tes_contract.conformance.managed import ManagedServer, split_command
+from tes_contract.conformance.managed import ManagedServer, private_state, split_command
 from tes_contract.conformance.model import ConformanceResult, Recorder
 from tes_contract.conformance.scenarios import HEALTHY, Mocks
 from tes_contract.contract.clauses import PROFILES
@@ -111,11 +111,11 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
     tmux_start = {"scenario": "healthy", **HEALTHY["tmux"]}
     worker_start = {"scenario": "healthy", **HEALTHY["worker"]}
     async with MockUpstreams(seed=options.seed, client_timeout_ms=timeout_ms, tmux=tmux_start,
-                             worker=worker_start) as mocks:
+                             worker=worker_start) as mocks, private_state(group.name) as state:
         env: dict[str, str | None] = {
             "TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
             "TES_UPSTREAM_TIMEOUT_MS": str(int(timeout_ms)) if short else None,
-            "TES_PRIMARY_REGION": group.region,
+            "TES_PRIMARY_REGION": group.region, **state,
         }
         async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
                                  cwd=options.cwd) as server:

@@ -15,8 +15,12 @@ DEFAULT_WORKER_API_URL = "http://127.0.0.1:3003"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_TIMEOUT_MS = 5000
 RECOVERY_S = 5.0
+DEFAULT_PUSH_INTERVAL_MS = 1000
+DEFAULT_HISTORY_INTERVAL_MS = 10_000
+DEFAULT_HISTORY_RETENTION_S = 7 * 24 * 3600
 
-#: CONFIG-ENV: what a server under test reads from its environment, as (variable, default, meaning).
+#: CONFIG-ENV and PROFILES.md: what a server under test reads from its environment, as (variable, default,
+#: meaning). A bad value exits 2 naming the variable; an empty value counts as unset.
 ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("TES_HOST", DEFAULT_HOST, "address the server listens on"),
     ("TES_PORT", str(DEFAULT_PORT), "port the server listens on"),
@@ -24,7 +28,23 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("TES_WORKER_API_URL", DEFAULT_WORKER_API_URL, "base URL of the worker API (`/workers/status` is appended)"),
     ("TES_UPSTREAM_TIMEOUT_MS", str(DEFAULT_TIMEOUT_MS), "bound of each upstream call: connect, headers and body"),
     ("TES_PRIMARY_REGION", DEFAULT_REGION, "`directions.primaryRegion` (an empty value means the default)"),
+    ("TES_TMUX_SOCKET", "tmux's default", "tmux socket name (`tmux -L NAME`) for tmux status and control"),
+    ("TES_PUSH_INTERVAL_MS", str(DEFAULT_PUSH_INTERVAL_MS), "live: interval between status pushes (100..60000)"),
+    ("TES_STATE_DIR", "`.tes` (in the working directory)", "history database, generated dev token"),
+    ("TES_HISTORY_INTERVAL_MS", str(DEFAULT_HISTORY_INTERVAL_MS), "history: sampling interval (100..3600000)"),
+    ("TES_HISTORY_RETENTION_S", str(DEFAULT_HISTORY_RETENTION_S), "history: how long points and events are kept "
+     "(7 days)"),
+    ("TES_EVENT_LOG", "`logs/worker-events.log`", "history: JSON Lines event log, append-only"),
+    ("TES_ALERT_WEBHOOK_URL", "unset (no alerts sent)", "history: where alerts are POSTed"),
+    ("TES_DEV_TOKEN", "unset: generated at each start into `TES_STATE_DIR/dev-token`", "dev: the bearer token "
+     "of state-changing requests (DEV-AUTH)"),
+    ("TES_ALLOWED_ORIGINS", "the server's own `http://localhost:PORT`, `http://127.0.0.1:PORT`, "
+     "`http://[::1]:PORT`", "dev: Origin allow-list, comma-separated (DEV-ORIGIN)"),
+    ("TES_ALLOWED_HOSTS", "`localhost`, `127.0.0.1`, `[::1]`, the bind host", "dev: Host allow-list, "
+     "comma-separated, ports ignored (DEV-HOST)"),
 )
+#: What every server under test reads, whatever profiles it implements (the rows above these are core's).
+CORE_ENVIRONMENT = ENVIRONMENT[:6]
 
 
 def traffic_mode_for(error_rate: float) -> TrafficMode:

@@ -61,3 +61,44 @@ def test_serve_exits_2_naming_the_variable(variable, value):
     assert result.returncode == 2, result.stderr
     assert f"{variable}={value!r}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_server_reads_every_variable_the_contract_names():
+    from tes_contract.contract.rules import ENVIRONMENT
+    from tes_contract.server.settings import ENV_NAMES
+
+    assert {name for name, _, _ in ENVIRONMENT} == set(ENV_NAMES.values())
+
+
+def test_profile_defaults_and_empty_values():
+    settings = Settings.from_env({"TES_PUSH_INTERVAL_MS": "", "TES_DEV_TOKEN": "", "TES_ALLOWED_ORIGINS": " "})
+    assert settings.push_interval_ms == 1000 and settings.history_interval_ms == 10_000
+    assert settings.history_retention_s == 604_800 and settings.state_dir == ".tes"
+    assert settings.event_log == "logs/worker-events.log" and settings.alert_webhook_url is None
+    assert settings.dev_token is None and settings.allowed_origins is None and settings.allowed_hosts is None
+
+
+def test_lists_are_comma_separated():
+    settings = Settings.from_env({"TES_ALLOWED_ORIGINS": "http://localhost:3002, https://dev.example",
+                                  "TES_ALLOWED_HOSTS": "localhost:3002,[::1],dev.example"})
+    assert settings.allowed_origins == ("http://localhost:3002", "https://dev.example")
+    assert settings.allowed_hosts == ("localhost:3002", "[::1]", "dev.example")
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("TES_PUSH_INTERVAL_MS", "99"), ("TES_PUSH_INTERVAL_MS", "60001"), ("TES_PUSH_INTERVAL_MS", "1s"),
+    ("TES_HISTORY_INTERVAL_MS", "50"), ("TES_HISTORY_RETENTION_S", "0"), ("TES_ALERT_WEBHOOK_URL", "mailto:x"),
+    ("TES_ALLOWED_ORIGINS", "localhost:3002"), ("TES_ALLOWED_ORIGINS", "http://h:99999"),
+    ("TES_ALLOWED_HOSTS", "a b"), ("TES_ALLOWED_HOSTS", "h:70000"),
+])
+def test_bad_profile_value_names_variable_and_value(variable, value):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    assert variable in str(caught.value) and repr(value) in str(caught.value)
+
+
+def test_a_bad_dev_token_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"TES_DEV_TOKEN": "has space"})
+    assert "TES_DEV_TOKEN" in str(caught.value) and "has space" not in str(caught.value)
+    assert "s3cret" not in str(Settings(dev_token="s3cret").describe())
