@@ -6,16 +6,17 @@ order their routes are registered. The state they share is in `state.py`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import aiohttp
 from aiohttp import hdrs, web
 
+from tes_contract.contract.clauses.metrics import UNMATCHED_ROUTE
 from tes_contract.server.breaker import Upstreams
 from tes_contract.server.http import accounted, not_found
 from tes_contract.server.logs import log_event
 from tes_contract.server.process import ProcessMetrics
-from tes_contract.server.routes import dev, status
+from tes_contract.server.routes import dev, metrics, status
 from tes_contract.server.settings import Settings
 from tes_contract.server.snapshot import Clock, RouteCounts, SharedSnapshot, StatusSources
 from tes_contract.server.state import (
@@ -38,14 +39,16 @@ from tes_contract.server.websockets import WebSocketRegistry
 FALLBACK_PATH = r"/{tail:[\s\S]*}"
 
 #: The features, each registering its routes and state.
-FEATURES: tuple[Callable[[web.Application], None], ...] = (status.setup, dev.setup)
+FEATURES: tuple[Callable[[web.Application], None], ...] = (status.setup, dev.setup, metrics.setup)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, features: Sequence[Callable[[web.Application], None]] = FEATURES
+               ) -> web.Application:
     """Build the application; client session, upstream guards and metrics sources start with it.
 
     Args:
         settings: validated settings (`Settings.from_env()`).
+        features: the features to wire (default `FEATURES`; the benchmark leaves metrics out to compare).
 
     Example:
         web.run_app(create_app(Settings.from_env()), access_log=None)
@@ -58,11 +61,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SELF_ADDRESS] = SelfAddress()
     app[SNAPSHOTS] = SharedSnapshot()
     app.cleanup_ctx.append(_upstreams_ctx)
-    for setup in FEATURES:
+    for setup in features:
         setup(app)
     # Last, and indexed under "/": every known path resolves before it (aiohttp's resolver walks the
     # request path from the longest prefix down).
-    app.router.add_route(hdrs.METH_ANY, FALLBACK_PATH, accounted(traffic, not_found, route_served=False))
+    app.router.add_route(hdrs.METH_ANY, FALLBACK_PATH, accounted(traffic, not_found, route_served=False,
+                                                                 route=UNMATCHED_ROUTE))
     app.on_shutdown.append(_close_websockets)
     return app
 

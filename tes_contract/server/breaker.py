@@ -265,11 +265,20 @@ class Upstreams:
         timeout = settings.upstream_timeout_s
         worker_url = settings.worker_status_url
 
+        #: Told of every call made (requests and probes) once classified: the metrics feature sets it.
+        self.observe: Callable[[str, UpstreamAnswer], None] | None = None
+
         async def call_tmux() -> UpstreamAnswer:
-            return await fetch_json(session, settings.tmux_status_url or self_tmux_url(), timeout)
+            answer = await fetch_json(session, settings.tmux_status_url or self_tmux_url(), timeout)
+            if self.observe is not None:
+                self.observe("tmux", answer)
+            return answer
 
         async def call_worker() -> UpstreamAnswer:
-            return await fetch_json(session, worker_url, timeout)
+            answer = await fetch_json(session, worker_url, timeout)
+            if self.observe is not None:
+                self.observe("worker", answer)
+            return answer
 
         self.tmux: Upstream
         self.worker: Upstream

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from tes_contract.contract.clauses.metrics import UNMATCHED_ROUTE
 from tes_contract.server.logs import log_event
 from tes_contract.server.snapshot import STATUS_VERSION, dumps
 from tes_contract.server.state import TRAFFIC
@@ -49,12 +50,15 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
-def accounted(window: TrafficWindow, handler: Handler, *, route_served: bool = True) -> Handler:
+def accounted(window: TrafficWindow, handler: Handler, *, route_served: bool = True,
+              route: str | None = None) -> Handler:
     """`handler` inside the traffic accounting (in flight, then status and latency), its errors as JSON.
 
     `route_served`: the request counts as its route serving one (`activeRoutes`); not for the fallbacks
     answering 404 and 405. WebSocket routes are not wrapped: an open socket is a WebSocket connection,
-    not an HTTP request in flight for its whole life.
+    not an HTTP request in flight for its whole life. `route`: the metrics' route label when it is not
+    the matched resource's template (`unmatched` for the fallback). The same `finally` that records the
+    request in the window tells `window.observer` (the metrics), so one place counts a request.
     """
     record = window.record
     clock = time.perf_counter
@@ -80,9 +84,18 @@ def accounted(window: TrafficWindow, handler: Handler, *, route_served: bool = T
         finally:  # status None: cancelled (shutdown) or a redirect raised, not a completed request
             window.in_flight -= 1
             if status is not None:
-                record(status, (clock() - started) * 1000)
+                elapsed = clock() - started
+                record(status, elapsed * 1000)
+                observer = window.observer
+                if observer is not None:
+                    observer(request.method, route or _template(request), status, elapsed)
 
     return answer
+
+
+def _template(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED_ROUTE
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:

@@ -55,7 +55,7 @@ class TrafficWindow:
     """
 
     __slots__ = ("_clock", "_counts", "_errors", "_latency", "_second", "_count", "_error_count",
-                 "_latency_sum", "_route_seen", "_active", "in_flight")
+                 "_latency_sum", "_route_seen", "_active", "in_flight", "observer")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -69,6 +69,8 @@ class TrafficWindow:
         self._active: tuple[int, int] | None = None  # (second, active routes) last counted
         #: HTTP requests in flight (entered the accounting wrapper, not yet answered).
         self.in_flight = 0
+        #: Told of each completed request as (method, route label, status, seconds): the metrics, if on.
+        self.observer: Callable[[str, str, int, float], None] | None = None
 
     def _advance(self) -> int:
         """Move the window to the current second, evicting the seconds that fell out; returns its slot."""

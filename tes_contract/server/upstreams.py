@@ -36,6 +36,8 @@ class UpstreamAnswer:
     body: Any = NOT_JSON
     reason: str = ""
     elapsed_ms: float = 0.0
+    #: Why there was no answer, for the metrics' `outcome`: timeout, refused, reset or error.
+    failure: str = ""
 
     @property
     def ok(self) -> bool:
@@ -43,9 +45,9 @@ class UpstreamAnswer:
         return self.answered and self.status is not None and 200 <= self.status < 300
 
 
-def no_answer(reason: str, elapsed_ms: float = 0.0) -> UpstreamAnswer:
+def no_answer(reason: str, elapsed_ms: float = 0.0, failure: str = "error") -> UpstreamAnswer:
     """An upstream that did not answer (or is known dead and was not called)."""
-    return UpstreamAnswer(False, reason=reason, elapsed_ms=elapsed_ms)
+    return UpstreamAnswer(False, reason=reason, elapsed_ms=elapsed_ms, failure=failure)
 
 
 async def fetch_json(session: aiohttp.ClientSession, url: str, timeout_s: float) -> UpstreamAnswer:
@@ -62,15 +64,17 @@ async def fetch_json(session: aiohttp.ClientSession, url: str, timeout_s: float)
                 raw = await response.read()
                 status = response.status
     except TimeoutError:
-        return no_answer(f"timeout after {timeout_s * 1000:.0f} ms", _since(started))
+        return no_answer(f"timeout after {timeout_s * 1000:.0f} ms", _since(started), "timeout")
     except aiohttp.ClientPayloadError as exc:
-        return no_answer(f"closed before the body was complete: {_describe(exc)}", _since(started))
+        return no_answer(f"closed before the body was complete: {_describe(exc)}", _since(started), "reset")
     except aiohttp.ServerDisconnectedError as exc:
-        return no_answer(f"closed without an answer: {_describe(exc)}", _since(started))
+        return no_answer(f"closed without an answer: {_describe(exc)}", _since(started), "reset")
     except aiohttp.ClientConnectorError as exc:
-        return no_answer(f"cannot connect: {_describe(exc)}", _since(started))
+        failure = "refused" if isinstance(exc.os_error, ConnectionRefusedError) else "error"
+        return no_answer(f"cannot connect: {_describe(exc)}", _since(started), failure)
     except (aiohttp.ClientError, OSError) as exc:
-        return no_answer(f"{type(exc).__name__}: {_describe(exc)}", _since(started))
+        failure = "reset" if isinstance(exc, ConnectionResetError) or "reset" in str(exc).lower() else "error"
+        return no_answer(f"{type(exc).__name__}: {_describe(exc)}", _since(started), failure)
     try:
         body = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
@@ -108,6 +112,24 @@ def tmux_count(answer: UpstreamAnswer) -> int:
     if type(online) is not bool or type(sessions) is not list:
         return 0
     return len(sessions) if online else 0
+
+
+def outcome(upstream: str, answer: UpstreamAnswer) -> str:
+    """The metrics' `outcome` of one call: ok, http_error, invalid, or why there was no answer."""
+    if not answer.answered:
+        return answer.failure or "error"
+    if not answer.ok:
+        return "http_error"
+    return "ok" if (_tmux_valid(answer.body) if upstream == "tmux" else _worker_valid(answer.body)) else "invalid"
+
+
+def _tmux_valid(body: Any) -> bool:
+    return isinstance(body, dict) and type(body.get("online")) is bool and type(body.get("sessions")) is list
+
+
+def _worker_valid(body: Any) -> bool:
+    connected = body.get("connected") if isinstance(body, dict) else None
+    return type(connected) is int and connected >= 0
 
 
 def worker_reason(answer: UpstreamAnswer) -> str:
