@@ -133,6 +133,11 @@ PINNED = [
     ("dev: snapshots, validation, rate limits", "DEV-SNAPSHOT", "429"),
     ("dev: auth", "DEV-AUTH", "token"),
     ("metrics: Prometheus exposition", "METRICS-EXPOSITION", "Prometheus"),
+    ("metrics: promtool finds no problem", "METRICS-LINT", "promtool check metrics"),
+    ("metrics: the families table", "METRICS-NAMES", "tes_upstream_up"),
+    ("metrics: counter follows the traffic", "METRICS-COUNT", "earlier scrape"),
+    ("metrics: gauges agree with the status", "METRICS-AGREE", "tes_upstream_up"),
+    ("metrics: bounded route label", "METRICS-CARDINALITY", "at most one"),
 ]
 
 

@@ -21,7 +21,7 @@ from tes_contract.mocks import MockUpstreams
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
 #: Profiles the reference server implements (all their operations are run).
-IMPLEMENTED = {"core", "dev"}
+IMPLEMENTED = {"core", "dev", "metrics"}
 #: Operations of an implemented profile the reference server does not serve yet.
 NOT_SERVED = {"getWorkerSnapshot"}
 

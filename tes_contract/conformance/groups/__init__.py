@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tes_contract.conformance.groups.base import Group, GroupContext, finish_group
 from tes_contract.conformance.groups.http import run_http
+from tes_contract.conformance.groups.metrics import run_metrics
 from tes_contract.conformance.groups.payloads import run_tmux_payloads, run_worker_payloads
 from tes_contract.conformance.groups.profiles import probe_profiles, run_profiles
 from tes_contract.conformance.groups.traffic import run_traffic
@@ -35,6 +36,7 @@ GROUPS: tuple[Group, ...] = (
     Group("http", run_surface, needs_mocks=False, heavy=True),
     Group("payloads-worker", run_worker_payloads, heavy=True),
     Group("payloads-tmux", run_tmux_payloads, heavy=True),
+    Group("metrics", run_metrics, needs_fresh=True, profile="metrics"),
 )
 
 __all__ = ["GROUPS", "Group", "GroupContext", "finish_group", "run_surface"]

@@ -22,8 +22,8 @@ TELEMETRY_STATUSES = ("healthy", "degraded", "offline")
 class MetricFamily:
     """One family the exposition must carry: name, Prometheus type, exact label names, and what it means.
 
-    `values`: label -> the values that label may take (closed sets); `complete`: for gauges of a state,
-    every value's series is present (1 for the current, 0 for the others).
+    `values`: label -> the values that label may take (closed sets); `complete`: every value of the first
+    label has a series; `one_hot`: a state gauge, exactly one series at 1 (the current), the others 0.
     """
 
     name: str
@@ -32,6 +32,7 @@ class MetricFamily:
     meaning: str
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     complete: bool = False
+    one_hot: bool = False
 
 
 _f = MetricFamily
@@ -42,16 +43,17 @@ FAMILIES: tuple[MetricFamily, ...] = (
        f"`{UNMATCHED_ROUTE}` for any path no route serves"),
     _f("tes_http_request_duration_seconds", "histogram", ("method", "route"), "HTTP request duration"),
     _f("tes_http_requests_in_flight", "gauge", (), "HTTP requests in flight"),
-    _f("tes_upstream_requests_total", "counter", ("upstream", "outcome"), "upstream calls by outcome",
+    _f("tes_upstream_requests_total", "counter", ("upstream", "outcome"),
+       "upstream calls by outcome (`ok`, `http_error`, `invalid`, `timeout`, `refused`, `reset`, `error`)",
        (("upstream", ("tmux", "worker")), ("outcome", UPSTREAM_OUTCOMES))),
     _f("tes_upstream_request_duration_seconds", "histogram", ("upstream",), "upstream call duration",
        (("upstream", ("tmux", "worker")),)),
     _f("tes_upstream_up", "gauge", ("upstream",), "1 when the upstream's last call answered 2xx with a valid "
        "body, else 0", (("upstream", ("tmux", "worker")),), complete=True),
     _f("tes_traffic_mode", "gauge", ("mode",), "1 for the current trafficMode, 0 for the others",
-       (("mode", TRAFFIC_MODES),), complete=True),
+       (("mode", TRAFFIC_MODES),), complete=True, one_hot=True),
     _f("tes_telemetry_status", "gauge", ("status",), "1 for the current telemetryStatus, 0 for the others",
-       (("status", TELEMETRY_STATUSES),), complete=True),
+       (("status", TELEMETRY_STATUSES),), complete=True, one_hot=True),
     _f("tes_error_rate", "gauge", (), "the status's errorRate (60 s window)"),
     _f("tes_avg_latency_seconds", "gauge", (), "the status's avgLatency, in seconds"),
     _f("tes_requests_per_second", "gauge", (), "the status's requestsPerSecond"),
@@ -87,7 +89,8 @@ CLAUSES: tuple[Clause, ...] = (
     _c("METRICS-NAMES", "metrics", "The families, types and labels",
        "These families exist with exactly this type and these label names (one alert-rule file and one "
        "dashboard serve every implementation); the state gauges carry a series for every value, 1 for the "
-       "current and 0 for the others:\n\n" + families_table(),
+       "current and 0 for the others:\n\n" + families_table()
+       + "\nThe table is `tes_contract.contract.clauses.metrics.FAMILIES`, machine-readable.",
        "Parse a scrape; compare each family's type and every sample's label names and values to the table."),
     _c("METRICS-COUNT", "metrics", "Request counter follows the traffic",
        "With the harness as the only client, the increase of `tes_http_requests_total` between two scrapes "

@@ -2,6 +2,7 @@
 
     status   GET /api/dev/status (core)
     dev      GET /api/dev/tmux/status, GET /api/dev/workers (dev)
+    metrics  GET /api/dev/metrics (metrics)
 
 A new feature (push, metrics, history, dev controls) adds its module here and one line in `app.FEATURES`.
 """
