@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from typing import IO, NoReturn
 
@@ -10,7 +11,9 @@ import click
 
 from tes_contract.conformance.managed import ManagedServer
 from tes_contract.conformance.model import ConformanceResult
-from tes_contract.conformance.report import parse_report_spec, print_summary, progress_printer, write_reports
+from tes_contract.conformance.progress import LiveView, RunLog
+from tes_contract.conformance.report import parse_report_spec, print_summary, write_reports
+from tes_contract.conformance.report_html import html_report_paths, write_html
 from tes_contract.conformance.runner import Options, arun_conformance
 from tes_contract.conformance.scenarios import HEALTHY
 from tes_contract.errors import ConfigError
@@ -23,13 +26,18 @@ def reference_server_command() -> str:
 
 def conform(options: Options, reports: list[str], stdout: IO[str], *, quiet: bool = False) -> ConformanceResult:
     """Run the checks, print progress and the summary, write the reports; return the result."""
-    for spec in reports:
+    html, others = html_report_paths(reports)
+    for spec in others:
         parse_report_spec(spec)  # a bad --report fails before the run, not after it
     options.validate()
-    on_event = None if quiet else progress_printer(stdout)
-    result = asyncio.run(arun_conformance(options, on_event))
+    log = RunLog()
+    view = LiveView(stdout, log)
+    with contextlib.nullcontext() if quiet else view.shown():
+        result = asyncio.run(arun_conformance(options, log if quiet else view))
     print_summary(result, stdout)
-    write_reports(result, reports)
+    write_reports(result, others)
+    for path in html:
+        write_html(result, path, timeline=log.timeline())
     for spec in reports:
         stdout.write(f"report written: {spec}\n")
     return result
@@ -57,7 +65,8 @@ def _profiles(value: str) -> tuple[str, ...]:
               help="Seconds a managed server may take to listen.")
 @click.option("--examples", type=int, default=30, show_default=True, help="Examples per property-based run.")
 @click.option("--group", "groups", multiple=True, help="Run only this scenario group (repeatable).")
-@click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH", help="Write a report.")
+@click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH|html:PATH",
+              help="Write a report (repeatable); html is one self-contained page.")
 @click.option("--quiet", is_flag=True, help="No live progress, just the summary.")
 def conform_command(server: str | None, url: str | None, mock_control: str | None, profiles: str, seed: int,
                     slack_ms: float, timeout_ms: float | None, group_timeout_ms: float, startup_timeout: float,
@@ -95,9 +104,13 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
                          f"mocks: tmux {mocks.tmux_url}, worker {mocks.worker_url}, control {mocks.control_url}\n"
                          f"running tes-contract conform --server {options.server!r} ...\n")
             stdout.flush()
-            result = await arun_conformance(options, progress_printer(stdout))
+            log = RunLog()
+            result = await arun_conformance(options, LiveView(stdout, log, tty=False))
             print_summary(result, stdout)
-            write_reports(result, reports)
+            html, others = html_report_paths(reports)
+            write_reports(result, others)
+            for path in html:
+                write_html(result, path, timeline=log.timeline())
             if exit_after:
                 return result.exit_code
             stdout.write(f"\nserving {server.url}/api/dev/status until Ctrl-C; flip an upstream with:\n"
@@ -111,11 +124,11 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
 @click.option("--port", type=int, default=3002, show_default=True, help="Port of the reference server kept running.")
 @click.option("--exit", "exit_after", is_flag=True, help="Stop after the report instead of serving until Ctrl-C.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH")
+@click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH|html:PATH")
 @click.option("--group", "groups", multiple=True, help="Run only this scenario group (repeatable).")
 def demo_command(port: int, exit_after: bool, seed: int, reports: tuple[str, ...], groups: tuple[str, ...]) -> None:
     """The main job: start the mocks and the reference server, run conform against it, keep serving."""
-    for spec in reports:
+    for spec in html_report_paths(list(reports))[1]:
         parse_report_spec(spec)
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port {port}: not a port number")

@@ -120,8 +120,9 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
         async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
                                  cwd=options.cwd) as server:
             assert server.process is not None
-            recorder.result.servers.append({"group": group.name, "pid": server.process.pid, "url": server.url,
-                                            "port": server.port})
+            entry: dict[str, object] = {"group": group.name, "pid": server.process.pid, "url": server.url,
+                                        "port": server.port}
+            recorder.result.servers.append(entry)
             quiet.count("ready")
             if not group.heavy:
                 recorder.progress(f"{group.name}: waiting for the heavy groups to finish")
@@ -137,6 +138,7 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
                     if group.heavy:
                         quiet.count("heavy")
                 await finish_group(ctx)
+                entry["output_tail"] = server.log_tail(40)  # the HTML report shows it; the log goes at stop
                 recorder.progress(f"{group.name}: done in {time.monotonic() - started:.1f} s")
 
 
