@@ -138,6 +138,20 @@ PINNED = [
     ("metrics: counter follows the traffic", "METRICS-COUNT", "earlier scrape"),
     ("metrics: gauges agree with the status", "METRICS-AGREE", "tes_upstream_up"),
     ("metrics: bounded route label", "METRICS-CARDINALITY", "at most one"),
+    ("history: query, buckets past limit", "HISTORY-QUERY", "worst in its bucket"),
+    ("history: a point every interval", "HISTORY-SAMPLE", "TES_HISTORY_INTERVAL_MS"),
+    ("history: survives a restart", "HISTORY-PERSIST", "never reused"),
+    ("history: bad state dir exits 2", "HISTORY-STATE", "exits 2"),
+    ("history: retention", "HISTORY-RETENTION", "TES_HISTORY_RETENTION_S"),
+    ("events: query, limit over 1000 is a 400", "EVENTS-QUERY", "not clamped"),
+    ("events: none at start", "EVENTS-START", "baseline"),
+    ("events: every change once", "EVENTS-CHAIN", "recorded once"),
+    ("events: append-only log", "EVENTS-LOG", "TES_EVENT_LOG"),
+    ("events: pushed", "EVENTS-PUSH", "\"event\""),
+    ("alerts: payload and Idempotency-Key", "ALERT-SHAPE", "Idempotency-Key"),
+    ("alerts: one per event", "ALERT-FIRE", "resolved"),
+    ("alerts: retries for 60 s, none on 4xx", "ALERT-RETRY", "60 s"),
+    ("alerts: never delay an answer", "ALERT-ISOLATION", "never delays"),
 ]
 
 

@@ -36,7 +36,7 @@ def test_every_kind_has_a_schema_with_an_id():
 
 
 def test_unknown_schema_names_the_kinds():
-    with pytest.raises(ToolError, match="unknown schema 'statuses'; kinds: error, status"):
+    with pytest.raises(ToolError, match="unknown schema 'statuses'; kinds: alert, error, events, status"):
         schema("statuses")
 
 

@@ -15,15 +15,19 @@ from pathlib import Path
 
 import yaml
 
-from tes_contract.conformance.managed import ManagedServer
+from tes_contract.conformance.managed import ManagedServer, private_state
 from tes_contract.mocks import MockUpstreams
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
 #: Profiles the reference server implements (all their operations are run).
-IMPLEMENTED = {"core", "dev", "metrics"}
+IMPLEMENTED = {"core", "dev", "metrics", "history"}
 #: Operations of an implemented profile the reference server does not serve yet.
 NOT_SERVED = {"getWorkerSnapshot"}
+#: Operations whose valid requests a schema cannot describe whole, so schemathesis's positive-data check
+#: would call a contract 400 a bug: `since` after `until` (HISTORY-QUERY). The harness's own http group
+#: fuzzes them with the response checks.
+SCHEMA_CANNOT_SAY = {"getStatusHistory"}
 
 
 def excluded_operations() -> list[str]:
@@ -33,7 +37,8 @@ def excluded_operations() -> list[str]:
     for item in spec["paths"].values():
         for operation in item.values():
             if isinstance(operation, dict) and "operationId" in operation:
-                if operation.get("x-tes-profile") not in IMPLEMENTED or operation["operationId"] in NOT_SERVED:
+                if operation.get("x-tes-profile") not in IMPLEMENTED \
+                        or operation["operationId"] in NOT_SERVED | SCHEMA_CANNOT_SAY:
                     ids.append(operation["operationId"])
     return sorted(ids)
 
@@ -45,9 +50,9 @@ def test_exclusions_name_real_operations():
 
 
 async def test_schemathesis_cli_passes_every_check_and_phase_on_the_reference_server(tmp_path: Path):
-    async with MockUpstreams() as mocks:
+    async with MockUpstreams() as mocks, private_state("schemathesis") as state:
         env = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
-               "TES_UPSTREAM_TIMEOUT_MS": "2000", "TES_TMUX_SOCKET": f"tes-st-{os.getpid()}"}
+               "TES_UPSTREAM_TIMEOUT_MS": "2000", **state}
         async with ManagedServer(f"{sys.executable} -m tes_contract serve", env, name="schemathesis") as server:
             argv = [sys.executable, "-m", "schemathesis.cli", "run", str(SPEC), "--url", server.url,
                     "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--seed", "1",

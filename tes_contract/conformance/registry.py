@@ -98,6 +98,11 @@ UNCHECKED: dict[str, str] = {
     "LIVE-CHANGE": "live",
     "DEV-AUTH": "dev",
     "DEV-SNAPSHOT": "dev",
+    "EVENTS-PUSH": "history",
+    "ALERT-SHAPE": "history",
+    "ALERT-FIRE": "history",
+    "ALERT-RETRY": "history",
+    "ALERT-ISOLATION": "history",
 }
 
 

@@ -27,6 +27,9 @@ _KIND_CLAUSE = {
     "worker-status": "UPSTREAM-WORKER-SHAPE",
     "worker-list": "DEV-WORKERS",
     "error": "ERROR-BODY",
+    "status-history": "HISTORY-QUERY",
+    "events": "EVENTS-QUERY",
+    "alert": "ALERT-SHAPE",
 }
 
 
@@ -223,7 +226,8 @@ def _has_non_finite(document: Any) -> bool:
 
 #: Kinds whose schema types every value (closed objects, typed leaves): jsonschema-rs already rejects NaN and
 #: Infinity there, as it cannot represent them, so the walk for them is skipped. `error` allows extra keys.
-_FULLY_TYPED = frozenset({"status", "status-push", "tmux-status", "worker-status", "worker-list"})
+_FULLY_TYPED = frozenset({"status", "status-push", "tmux-status", "worker-status", "worker-list", "status-history",
+                          "events", "alert"})
 
 
 def _status_invariants_hold(body: Any, header_version: str | None) -> bool:

@@ -25,6 +25,9 @@ KINDS: dict[str, str] = {
     "status-push": "status-push.json",
     "worker-list": "worker-list.json",
     "error": "error.json",
+    "status-history": "status-history.json",
+    "events": "events.json",
+    "alert": "alert.json",
 }
 
 

@@ -79,6 +79,9 @@ class Settings:
         primary_region: echoed as `directions.primaryRegion`.
         tmux_socket: tmux socket name (`tmux -L NAME`) for status and control; None for tmux's default.
         naive: switch single-flight and circuit breakers off (the original's behaviour, for the benchmark).
+        history: run the history profile (database, sampler, events); off only for in-process tests and
+            benchmarks of the other features, which count upstream calls exactly (no variable: a server
+            always keeps its history).
         probe_interval_s: how long an open circuit breaker answers at once before probing again.
         push_interval_ms: live: interval between status pushes (`TES_PUSH_INTERVAL_MS`, 100..60000).
         state_dir: history database and generated dev token (`TES_STATE_DIR`).
@@ -102,6 +105,7 @@ class Settings:
     primary_region: str = DEFAULT_REGION
     tmux_socket: str | None = None
     naive: bool = False
+    history: bool = True
     probe_interval_s: float = DEFAULT_PROBE_INTERVAL_S
     push_interval_ms: int = DEFAULT_PUSH_INTERVAL_MS
     state_dir: str = DEFAULT_STATE_DIR

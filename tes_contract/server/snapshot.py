@@ -167,19 +167,24 @@ class SharedSnapshot:
     arrived; docs/server.md ("Shared snapshot") has the reasoning and the figures.
     """
 
-    __slots__ = ("_tmux", "_worker", "_body")
+    __slots__ = ("_tmux", "_worker", "_body", "observers")
 
     def __init__(self) -> None:
         self._tmux: UpstreamAnswer | None = None
         self._worker: UpstreamAnswer | None = None
         self._body = b""
+        #: Called with the fields of each new snapshot (history observes trafficMode and telemetryStatus).
+        self.observers: list[Callable[[StatusFields], None]] = []
 
     def body(self, sources: StatusSources, tmux: UpstreamAnswer, worker: UpstreamAnswer) -> bytes:
         """The snapshot's JSON for these two answers: taken now, or shared with the batch that got them."""
         if tmux is self._tmux and worker is self._worker:
             return self._body
-        body = status_fields(sources, tmux, worker).json()
+        fields = status_fields(sources, tmux, worker)
+        body = fields.json()
         self._tmux, self._worker, self._body = tmux, worker, body
+        for observer in self.observers:
+            observer(fields)
         return body
 
 

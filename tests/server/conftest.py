@@ -29,6 +29,12 @@ HEALTHY_WORKER = {"connected": 3, "workers": [
 ]}
 
 
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's server keeps its history (TES_STATE_DIR `.tes`, the event log `logs/`) in its own folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 @dataclass
 class Script:
     """What one upstream of the tiny upstream does: answer JSON or raw bytes after a delay, or hang."""
@@ -106,11 +112,14 @@ ServerFactory = Callable[..., Awaitable[str]]
 
 @pytest.fixture
 async def start_server(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> ServerFactory:
-    """Start `create_app(Settings(**kwargs))` on a free loopback port; returns its base URL."""
+    """Start `create_app(Settings(**kwargs))` on a free loopback port; returns its base URL.
+
+    History is off unless asked for: these tests count upstream calls exactly, and its sampler adds one.
+    """
 
     async def start(**kwargs: Any) -> str:
         kwargs.setdefault("upstream_timeout_ms", 500)
-        server = await aiohttp_server(create_app(Settings(port=0, **kwargs)))
+        server = await aiohttp_server(create_app(Settings(port=0, **{"history": False, **kwargs})))
         return str(server.make_url("")).rstrip("/")
 
     return start

@@ -89,7 +89,8 @@ async def test_unknown_path_json_404_without_control_characters(start_server, ti
 
 
 async def test_assembly_failure_is_json_503_without_trace(aiohttp_server, tiny_upstream, http, caplog):
-    app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url))
+    app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url,
+                                    history=False))
 
     async def break_process_metrics(app: web.Application) -> None:
         def fail() -> int:
@@ -110,7 +111,8 @@ async def test_assembly_failure_is_json_503_without_trace(aiohttp_server, tiny_u
 
 
 async def test_websocket_connections_counted(aiohttp_server, tiny_upstream, http):
-    app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url))
+    app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url,
+                                    history=False))
 
     async def ws_handler(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse()
@@ -175,7 +177,8 @@ async def test_workers_endpoint(start_server, tiny_upstream, closed_port_url, ht
 
 
 async def test_client_session_closed_on_shutdown(tiny_upstream):
-    app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url))
+    app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url,
+                                    history=False))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     from tes_contract.server.state import SESSION

@@ -21,7 +21,7 @@ SLACK_S = 1.5
 
 async def _timed_status(http, mocks: MockUpstreams) -> tuple[dict, float]:
     env = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url}  # no timeout variable
-    settings = Settings.from_env(env, port=0)
+    settings = Settings.from_env(env, port=0, history=False)
     assert settings.upstream_timeout_ms == 5000
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()

@@ -12,7 +12,8 @@ _HEADER_CLAUSE = {"content-type": "STATUS-HDR-1", "cache-control": "STATUS-HDR-2
                   "x-tes-status-version": "STATUS-HDR-3"}
 #: Clause of a schemathesis failure per profile of the operation, when no finer mapping applies.
 _PROFILE_CLAUSE = {"core": "STATUS-SCHEMA-1", "metrics": "METRICS-EXPOSITION", "live": "LIVE-CONNECT"}
-_DEV_CLAUSE = {"/api/dev/tmux/status": "DEV-TMUX-STATUS", "/api/dev/workers": "DEV-WORKERS"}
+_DEV_CLAUSE = {"/api/dev/tmux/status": "DEV-TMUX-STATUS", "/api/dev/workers": "DEV-WORKERS",
+               "/api/dev/status/history": "HISTORY-QUERY", "/api/dev/events": "EVENTS-QUERY"}
 #: The status clauses a schemathesis case of the status endpoint tests: GET ones, and the rest (405).
 _STATUS_GET_CLAUSES = ("STATUS-HTTP-1", "STATUS-HTTP-4", "STATUS-HDR-1", "STATUS-HDR-2", "STATUS-HDR-3",
                        "STATUS-SCHEMA-1")
@@ -20,7 +21,7 @@ _STATUS_GET_CLAUSES = ("STATUS-HTTP-1", "STATUS-HTTP-4", "STATUS-HDR-1", "STATUS
 
 def clause_of_failure(failure: Any, profile: str, path: str, exchange: Exchange) -> str:
     """The clause a schemathesis failure on an operation of `profile` at `path` breaks."""
-    if profile == "dev":
+    if profile in ("dev", "history"):
         return _DEV_CLAUSE.get(path, "DEV-WORKERS")
     if profile != "core":
         return _PROFILE_CLAUSE.get(profile, "STATUS-SCHEMA-1")
@@ -47,13 +48,14 @@ def clauses_tested(profile: str, path: str, exchange: Exchange) -> tuple[str, ..
     """The clauses one schemathesis case tests, by the operation's profile and the case's method."""
     if profile == "core":
         return _STATUS_GET_CLAUSES if exchange.method == "GET" else ("STATUS-HTTP-2",)
-    if profile == "dev":
+    if profile in ("dev", "history"):
         return (_DEV_CLAUSE.get(path, "DEV-WORKERS"),)
     return (_PROFILE_CLAUSE[profile],)
 
 
 @check("STATUS-HTTP-1", "STATUS-HTTP-2", "STATUS-HTTP-4", "STATUS-HDR-1", "STATUS-HDR-2", "STATUS-HDR-3",
-       "STATUS-SCHEMA-1", "METRICS-EXPOSITION", "DEV-TMUX-STATUS", "DEV-WORKERS", "LIVE-CONNECT")
+       "STATUS-SCHEMA-1", "METRICS-EXPOSITION", "DEV-TMUX-STATUS", "DEV-WORKERS", "LIVE-CONNECT",
+       "HISTORY-QUERY", "EVENTS-QUERY")
 def schemathesis_checks_pass(case: Any, response: Any, exchange: Exchange, operation: Any) -> Iterator[Failure]:
     """schemathesis's checks (no 5xx, status, headers, content type, schema, unsupported methods) pass."""
     from schemathesis import checks as st_checks

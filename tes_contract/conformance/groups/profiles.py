@@ -14,7 +14,8 @@ from tes_contract.conformance.groups.base import GroupContext
 from tes_contract.contract.clauses import CLAUSES
 
 #: The request whose 404 says a profile is not implemented.
-PROBES = {"live": "/api/dev/status/ws", "dev": "/api/dev/workers", "metrics": "/api/dev/metrics"}
+PROBES = {"live": "/api/dev/status/ws", "dev": "/api/dev/workers", "metrics": "/api/dev/metrics",
+          "history": "/api/dev/events"}
 
 
 async def probe_profiles(ctx: GroupContext) -> dict[str, str]:

@@ -1,14 +1,14 @@
 """The numbered clauses of contract v2.0: one source of truth for docs/contract.md and for the checks.
 
-One module per profile (`core`, `live`, `dev`, `metrics`), each a tuple `CLAUSES`; this package joins them.
+One module per profile (`core`, `live`, `dev`, `metrics`, `history`), each a tuple `CLAUSES`; this package joins them.
 """
 
 from __future__ import annotations
 
-from tes_contract.contract.clauses import core, dev, live, metrics
+from tes_contract.contract.clauses import core, dev, history, live, metrics
 from tes_contract.contract.clauses.base import FAMILIES, PROFILE_DESCRIPTIONS, PROFILES, Clause
 
-CLAUSES: tuple[Clause, ...] = (*core.CLAUSES, *live.CLAUSES, *dev.CLAUSES, *metrics.CLAUSES)
+CLAUSES: tuple[Clause, ...] = (*core.CLAUSES, *live.CLAUSES, *dev.CLAUSES, *metrics.CLAUSES, *history.CLAUSES)
 CLAUSE_IDS: frozenset[str] = frozenset(c.id for c in CLAUSES)
 BY_ID: dict[str, Clause] = {c.id: c for c in CLAUSES}
 
@@ -30,4 +30,4 @@ def clause(id: str) -> Clause:
 
 
 __all__ = ["BY_ID", "CLAUSES", "CLAUSE_IDS", "Clause", "FAMILIES", "PROFILES", "PROFILE_DESCRIPTIONS", "base", "clause",
-           "core", "dev", "family_of", "live", "metrics"]
+           "core", "dev", "family_of", "history", "live", "metrics"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROFILES = ("core", "live", "dev", "metrics")
+PROFILES = ("core", "live", "dev", "metrics", "history")
 
 #: What a server claims when it claims a profile (conformance is reported per profile).
 PROFILE_DESCRIPTIONS: dict[str, str] = {
@@ -15,6 +15,8 @@ PROFILE_DESCRIPTIONS: dict[str, str] = {
     "dev": "tmux control and the worker proxy (`GET /api/dev/workers`, snapshots): auth, validation, rate "
            "limits; 503 when the worker API cannot be reached.",
     "metrics": "Prometheus text exposition at `/api/dev/metrics`.",
+    "history": "status history in `GET /api/dev/status/history`, events of every trafficMode and "
+               "telemetryStatus change (`GET /api/dev/events`, an append-only JSON Lines log), webhook alerts.",
 }
 
 #: Families of clause ids, as (id prefix, title); a clause belongs to the longest prefix it starts with.
@@ -32,6 +34,9 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("LIVE", "WebSocket push"),
     ("DEV", "Dev endpoints"),
     ("METRICS", "Metrics"),
+    ("HISTORY", "Status history"),
+    ("EVENTS", "Events and the event log"),
+    ("ALERT", "Webhook alerts"),
 )
 
 

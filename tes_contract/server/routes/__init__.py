@@ -3,6 +3,7 @@
     status   GET /api/dev/status (core)
     dev      GET /api/dev/tmux/status, GET /api/dev/workers (dev)
     metrics  GET /api/dev/metrics (metrics)
+    history  GET /api/dev/status/history, GET /api/dev/events, the sampler (history)
 
 A new feature (push, metrics, history, dev controls) adds its module here and one line in `app.FEATURES`.
 """
