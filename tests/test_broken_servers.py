@@ -18,7 +18,17 @@ import pytest
 
 from tes_contract.conformance.runner import Options, arun_conformance, run_conformance
 from tes_contract.contract.clauses import CLAUSE_IDS
-from tests.servers.launch import BREAKS, EXPECTED_CLAUSES, KINDS, NODE_SERVER, PY_SERVER, command
+from tests.servers.launch import (
+    BREAKS,
+    EXPECTED_CLAUSES,
+    KINDS,
+    NODE_PARTS,
+    NODE_SERVER,
+    PY_PARTS,
+    PY_SERVER,
+    command,
+    profiles_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +53,7 @@ GROUPS_FOR: dict[str, tuple[str, ...]] = {
     "ignore_region": ("tmux",),
     "extra_field": ("http",),
     "status_500_on_upstream_error": ("timeout",),
+    **{name: ("metrics",) for name in BREAKS if name.startswith("metrics_")},
 }
 #: Break modes run together in one test (misses are what matter there; a false alarm on a broken server
 #: changes nothing), alternating the two languages. Four batches keep memory and CPU bounded on 2 cores.
@@ -56,18 +67,20 @@ def _failures(result) -> str:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_harness_passes_the_correct_server(kind: str):
-    result = run_conformance(server=command(kind), profiles=("core",), seed=KINDS.index(kind) + 1, cwd=str(ROOT))
+    result = run_conformance(server=command(kind), profiles=("core", "metrics"), seed=KINDS.index(kind) + 1,
+                             cwd=str(ROOT))
     assert result.exit_code == 0, f"false alarm on the correct {kind} server:\n{_failures(result)}"
     assert not result.not_implemented
     checked = {clause for clause, _ in result.outcomes}
-    assert {"STATUS-HDR-3", "UPSTREAM-CONCURRENT", "TIMEOUT-DEFAULT", "STATUS-FIELD-LATENCY"} <= checked
+    assert {"STATUS-HDR-3", "UPSTREAM-CONCURRENT", "TIMEOUT-DEFAULT", "STATUS-FIELD-LATENCY", "METRICS-COUNT",
+            "METRICS-AGREE"} <= checked
 
 
 @pytest.mark.parametrize("batch", BATCHES, ids=lambda batch: "+".join(name for name, _ in batch))
 async def test_harness_names_the_broken_clause(batch: list[tuple[str, str]]):
     """Each break, in its server, with the groups that show it: the reported clauses include the expected."""
     results = await asyncio.gather(*(
-        arun_conformance(Options(server=command(kind, name), profiles=("core",), groups=GROUPS_FOR[name],
+        arun_conformance(Options(server=command(kind, name), profiles=profiles_for(name), groups=GROUPS_FOR[name],
                                  cwd=str(ROOT)))
         for name, kind in batch))
     misses = []
@@ -83,7 +96,11 @@ async def test_harness_names_the_broken_clause(batch: list[tuple[str, str]]):
 def test_every_break_is_mapped_and_documented():
     """The break names agree across both servers, the README table, the expectations and the CI groups."""
     node = set(re.findall(r'"([a-z0-9_]+)"', NODE_SERVER.read_text().split("const BREAK_NAMES")[1].split("]);")[0]))
+    for part in NODE_PARTS:  # each profile's part declares its own: `export const X_BREAKS = [...];`
+        node |= set(re.findall(r'"([a-z0-9_]+)"', part.read_text().split("_BREAKS = [")[1].split("];")[0]))
     python = set(re.findall(r'"([a-z0-9_]+)"', PY_SERVER.read_text().split("BREAKS = frozenset")[1].split("})")[0]))
+    for part in PY_PARTS:
+        python |= set(re.findall(r'"([a-z0-9_]+)"', part.read_text().split("BREAKS = frozenset")[1].split("})")[0]))
     rows = re.findall(r"^\| `([a-z0-9_]+)` \|.*\| ([A-Z0-9, -]+) \|$", (PY_SERVER.parent / "README.md").read_text(),
                       re.M)
     readme = {name: frozenset(c.strip() for c in clauses.split(",")) for name, clauses in rows}
@@ -95,11 +112,15 @@ def test_every_break_is_mapped_and_documented():
 def test_independent_servers_share_no_code_with_the_kit():
     """They stand for other people's servers: the Python one imports stdlib and aiohttp only, the Node one
     node: built-ins only (no npm)."""
-    tree = ast.parse(PY_SERVER.read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported - {"aiohttp"} <= set(sys.stdlib_module_names), imported
-    node_imports = re.findall(r"""(?:^import .*? from |require\()["']([^"']+)["']""", NODE_SERVER.read_text(), re.M)
-    assert node_imports and all(name.startswith("node:") for name in node_imports), node_imports
+    own = {part.stem for part in PY_PARTS}  # the profiles' parts, in files beside the main one
+    for path in (PY_SERVER, *PY_PARTS):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert imported - {"aiohttp"} - own <= set(sys.stdlib_module_names), (path.name, imported)
+    parts = {f"./{part.relative_to(NODE_SERVER.parent)}" for part in NODE_PARTS}
+    for path in (NODE_SERVER, *NODE_PARTS):
+        node_imports = re.findall(r"""(?:^import .*? from |require\()["']([^"']+)["']""", path.read_text(), re.M)
+        assert all(name.startswith("node:") or name in parts for name in node_imports), (path.name, node_imports)

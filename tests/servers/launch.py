@@ -17,6 +17,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 NODE_SERVER = HERE / "node" / "status-server.mjs"
 PY_SERVER = HERE / "py_status_server.py"
+#: Each profile's part of the servers, in files of their own (the main files hook them in).
+NODE_PARTS = (HERE / "node" / "metrics.mjs",)
+PY_PARTS = (HERE / "py_metrics.py",)
 KINDS = ("node", "python")
 MIN_NODE_MAJOR = 18  # built-in fetch and AbortSignal.timeout
 
@@ -42,8 +45,22 @@ EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "ignore_region": frozenset({"STATUS-FIELD-REGION"}),
     "extra_field": frozenset({"STATUS-SCHEMA-1"}),
     "status_500_on_upstream_error": frozenset({"STATUS-HTTP-4", "STATUS-HTTP-1"}),
+    # metrics profile (py_metrics.py, node/metrics.mjs): run with --profile core,metrics
+    "metrics_counter_no_total": frozenset({"METRICS-LINT", "METRICS-NAMES"}),
+    "metrics_raw_path_route": frozenset({"METRICS-CARDINALITY"}),
+    "metrics_scrape_not_counted": frozenset({"METRICS-COUNT"}),
+    "metrics_scrape_counted_twice": frozenset({"METRICS-COUNT"}),
+    "metrics_upstream_up_stuck": frozenset({"METRICS-AGREE"}),
+    "metrics_mode_current_only": frozenset({"METRICS-NAMES"}),
+    "metrics_latency_ms": frozenset({"METRICS-AGREE"}),
 }
 BREAKS: tuple[str, ...] = tuple(EXPECTED_CLAUSES)
+
+
+def profiles_for(breaks: str) -> tuple[str, ...]:
+    """The profiles a run needs to show these breaks: core, plus each profile a break's name starts with."""
+    extra = {name.split("_", 1)[0] for name in breaks.split(",") if name.split("_", 1)[0] in ("metrics",)}
+    return ("core", *sorted(extra))
 
 
 def node_binary() -> str:

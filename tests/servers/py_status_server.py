@@ -21,19 +21,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import (
+    ClientConnectorError,
+    ClientError,
+    ClientPayloadError,
+    ClientSession,
+    ClientTimeout,
+    ServerDisconnectedError,
+    TCPConnector,
+    web,
+)
+from py_metrics import BREAKS as METRICS_BREAKS  # the metrics profile, in its own file
+from py_metrics import METRICS_PATH, OPENMETRICS_TYPE, TEXT_TYPE, Figures, Metrics, upstream_outcome
 
 BREAKS = frozenset({
     "no_version_header", "wrong_version_header", "no_cache_header", "sequential_upstreams", "no_timeout",
     "short_timeout_500ms", "count_panes", "two_worker_calls", "zero_metrics", "strict_thresholds", "no_405",
     "parse_error_offline", "cached_response", "latency_seconds", "cpu_percent", "bool_is_int", "ignore_region",
     "extra_field", "status_500_on_upstream_error",
-})
+}) | METRICS_BREAKS
 WINDOW_S = 60.0
 STATUS_PATH = "/api/dev/status"
 WORKERS_PATH = "/api/dev/workers"
 # (method, path) pairs this server registers: the source of totalRoutes and totalEndpoints.
-ROUTES = (("GET", STATUS_PATH), ("HEAD", STATUS_PATH), ("GET", WORKERS_PATH), ("HEAD", WORKERS_PATH))
+ROUTES = (("GET", STATUS_PATH), ("HEAD", STATUS_PATH), ("GET", WORKERS_PATH), ("HEAD", WORKERS_PATH),
+          ("GET", METRICS_PATH), ("HEAD", METRICS_PATH))
 STARTED = time.monotonic()
 
 
@@ -88,6 +100,8 @@ class Answer:
     status: int = 0
     body: Any = None
     is_json: bool = False
+    failure: str = ""  # no answer: timeout, refused, reset or error (the metrics' outcome)
+    seconds: float = 0.0
 
 
 def _ok(answer: Answer) -> bool:
@@ -105,6 +119,8 @@ class StatusService:
         self.in_flight = 0
         self.cached: tuple[float, str] | None = None
         self.last_cpu: tuple[float, float] | None = None
+        self.metrics = Metrics(config.breaks)
+        self.last_fields: tuple[int, int, str] = (0, 0, "offline")  # tmux, activeWorkers, telemetry
 
     def broken(self, name: str) -> bool:
         return name in self.config.breaks
@@ -113,16 +129,29 @@ class StatusService:
         """GET url once, the timeout (if any) covering connect, headers and body."""
         assert self.client is not None
         timeout = ClientTimeout(total=self.config.timeout_s)
+        started = time.monotonic()
         try:
             async with self.client.get(url, timeout=timeout) as response:
                 raw = await response.read()
                 status = response.status
-        except (ClientError, OSError, TimeoutError):
-            return Answer(answered=False)
+        except TimeoutError:
+            return Answer(answered=False, failure="timeout", seconds=time.monotonic() - started)
+        except ClientConnectorError:
+            return Answer(answered=False, failure="refused", seconds=time.monotonic() - started)
+        except (ServerDisconnectedError, ClientPayloadError, ConnectionResetError):
+            return Answer(answered=False, failure="reset", seconds=time.monotonic() - started)
+        except (ClientError, OSError):
+            return Answer(answered=False, failure="error", seconds=time.monotonic() - started)
+        elapsed = time.monotonic() - started
         try:
-            return Answer(True, status, json.loads(raw), True)
+            return Answer(True, status, json.loads(raw), True, seconds=elapsed)
         except ValueError:
-            return Answer(True, status)
+            return Answer(True, status, seconds=elapsed)
+
+    def observe(self, name: str, answer: Answer) -> None:
+        """Tell the metrics about one upstream call of the status."""
+        outcome = upstream_outcome(name, answer.answered, answer.status, answer.body, answer.failure)
+        self.metrics.upstream(name, outcome, answer.seconds)
 
     def tmux_count(self, answer: Answer) -> int:
         body = answer.body
@@ -175,21 +204,18 @@ class StatusService:
                 self.call(self.tmux_url), self.call(worker_url), self.call(worker_url))
         else:
             tmux, worker = await asyncio.gather(self.call(self.tmux_url), self.call(worker_url))
+        for name, answer in (("tmux", tmux), ("worker", worker), ("worker", second)):
+            if answer is not None:
+                self.observe(name, answer)
         if self.broken("status_500_on_upstream_error") and not worker.answered:
             return None
         active_workers, telemetry = self.worker_fields(worker)
         if second is not None:
             telemetry = self.worker_fields(second)[1]
+        self.last_fields = (self.tmux_count(tmux), active_workers, telemetry)
 
-        now = time.monotonic()
-        while self.done and self.done[0][0] < now - WINDOW_S:
-            self.done.popleft()
-        uptime = now - STARTED
-        latency = rps = error_rate = 0.0
-        if self.done:
-            latency = sum(d[1] for d in self.done) / len(self.done)
-            error_rate = sum(1 for d in self.done if d[2] >= 500) / len(self.done)
-            rps = len(self.done) / min(WINDOW_S, uptime) if uptime > 0 else 0.0
+        uptime = time.monotonic() - STARTED
+        latency, rps, error_rate = self.window()
         if self.broken("latency_seconds"):
             latency /= 1000
         if self.broken("zero_metrics"):
@@ -216,6 +242,27 @@ class StatusService:
             },
             "meta": meta,
         })
+
+    def window(self) -> tuple[float, float, float]:
+        """(avgLatency ms, requestsPerSecond, errorRate) of the last 60 s."""
+        now = time.monotonic()
+        while self.done and self.done[0][0] < now - WINDOW_S:
+            self.done.popleft()
+        uptime = now - STARTED
+        if not self.done:
+            return 0.0, 0.0, 0.0
+        latency = sum(d[1] for d in self.done) / len(self.done)
+        error_rate = sum(1 for d in self.done if d[2] >= 500) / len(self.done)
+        return latency, len(self.done) / min(WINDOW_S, uptime) if uptime > 0 else 0.0, error_rate
+
+    async def scrape(self, request: web.Request) -> web.Response:
+        latency, rps, error_rate = self.window()
+        tmux, workers, telemetry = self.last_fields
+        figures = Figures(self.traffic_mode(error_rate), telemetry, error_rate, latency, rps, tmux, workers,
+                          self.in_flight, self.config.region)
+        openmetrics = "application/openmetrics-text" in request.headers.get("Accept", "")
+        return web.Response(text=self.metrics.render(figures, openmetrics),
+                            headers={"Content-Type": OPENMETRICS_TYPE if openmetrics else TEXT_TYPE})
 
     async def status(self, request: web.Request) -> web.Response:
         now = time.monotonic()
@@ -248,7 +295,7 @@ class StatusService:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path  # the query string is never looked at
-        handlers = {STATUS_PATH: self.status, WORKERS_PATH: self.workers}
+        handlers = {STATUS_PATH: self.status, WORKERS_PATH: self.workers, METRICS_PATH: self.scrape}
         if path not in handlers:
             return _json(404, {"error": f"no route for {path}"})
         methods = [m for m, p in ROUTES if p == path]
@@ -272,7 +319,10 @@ class StatusService:
                 response = _json(500, {"error": "status assembly failed", "resolution": "see the server log"})
             await response.prepare(request)
             await response.write_eof()
-            self.done.append((time.monotonic(), (time.monotonic() - started) * 1000, response.status))
+            elapsed = time.monotonic() - started
+            self.done.append((time.monotonic(), elapsed * 1000, response.status))
+            route = self.metrics.route(request.path, request.path in {p for _, p in ROUTES})
+            self.metrics.request(request.method, route, response.status, elapsed)
             return response
         finally:
             self.in_flight -= 1

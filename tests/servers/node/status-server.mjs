@@ -6,12 +6,15 @@
 // deliberate breakages, so the conformance harness can be shown to catch each one.
 import http from "node:http";
 
+import { METRICS_BREAKS, METRICS_PATH, Metrics, OPENMETRICS_TYPE, TEXT_TYPE, upstreamOutcome } from "./metrics.mjs";
+
 const BREAK_NAMES = new Set([
   "no_version_header", "wrong_version_header", "no_cache_header", "sequential_upstreams", "no_timeout",
   "short_timeout_500ms", "count_panes", "two_worker_calls", "zero_metrics", "strict_thresholds", "no_405",
   "parse_error_offline", "cached_response", "latency_seconds", "cpu_percent", "bool_is_int", "ignore_region",
   "extra_field", "status_500_on_upstream_error",
 ]);
+for (const name of METRICS_BREAKS) BREAK_NAMES.add(name); // the metrics profile, in its own file
 const WINDOW_MS = 60_000;
 const STATUS_PATH = "/api/dev/status";
 const WORKERS_PATH = "/api/dev/workers";
@@ -44,18 +47,24 @@ function readSettings(env) {
 
 const settings = readSettings(process.env);
 const broken = (name) => settings.breaks.has(name);
+const metrics = new Metrics(settings.breaks);
+let lastFields = { tmux: 0, activeWorkers: 0, telemetry: "offline" }; // of the last status's calls
 
 // --- one upstream call: {answered, status, body} where body is parsed JSON or undefined ----------------
 async function callUpstream(url) {
   const options = settings.timeoutMs === null ? {} : { signal: AbortSignal.timeout(settings.timeoutMs) };
   let response, text;
+  const started = performance.now();
   try {
     // The signal bounds the whole exchange: connect, headers and the body read below.
     response = await fetch(url, options);
     text = await response.text();
-  } catch {
+  } catch (err) {
     // Refused, reset, closed mid-body, or timed out: no answer.
-    return { answered: false, status: null, body: undefined };
+    const code = (err && err.cause && err.cause.code) || "";
+    const failure = err && err.name === "TimeoutError" ? "timeout" : code === "ECONNREFUSED" ? "refused"
+      : ["ECONNRESET", "UND_ERR_SOCKET", "UND_ERR_CLOSED"].includes(code) ? "reset" : "error";
+    return { answered: false, status: null, body: undefined, failure, seconds: (performance.now() - started) / 1000 };
   }
   let body;
   try {
@@ -63,7 +72,7 @@ async function callUpstream(url) {
   } catch {
     body = undefined;
   }
-  return { answered: true, status: response.status, body };
+  return { answered: true, status: response.status, body, seconds: (performance.now() - started) / 1000 };
 }
 
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -125,10 +134,22 @@ function cpuField() {
 const ROUTES = [
   ["GET", STATUS_PATH], ["HEAD", STATUS_PATH],
   ["GET", WORKERS_PATH], ["HEAD", WORKERS_PATH],
+  ["GET", METRICS_PATH], ["HEAD", METRICS_PATH],
 ];
 const PATHS = [...new Set(ROUTES.map(([, path]) => path))];
 
 let cached = null; // cached_response break: {until, text}
+
+function windowFigures(now) {
+  prune(now);
+  const uptime = process.uptime();
+  if (!completed.length) return { avgLatency: 0, rps: 0, errorRate: 0 };
+  return {
+    avgLatency: completed.reduce((s, r) => s + r.latencyMs, 0) / completed.length,
+    errorRate: completed.filter((r) => r.status >= 500).length / completed.length,
+    rps: uptime > 0 ? completed.length / Math.min(60, uptime) : 0,
+  };
+}
 
 async function assembleStatus() {
   const workerUrl = `${settings.workerBase}/workers/status`;
@@ -142,19 +163,17 @@ async function assembleStatus() {
   } else {
     [tmuxResult, workerResult] = await Promise.all([callUpstream(settings.tmuxUrl), callUpstream(workerUrl)]);
   }
+  for (const [name, result] of [["tmux", tmuxResult], ["worker", workerResult], ["worker", secondWorker]]) {
+    if (result !== undefined) metrics.upstream(name, upstreamOutcome(name, result), result.seconds);
+  }
   if (broken("status_500_on_upstream_error") && !workerResult.answered) return null;
   let [activeWorkers, telemetryStatus] = workerFields(workerResult);
   if (secondWorker !== undefined) telemetryStatus = workerFields(secondWorker)[1];
+  lastFields = { tmux: tmuxCount(tmuxResult), activeWorkers, telemetry: telemetryStatus };
 
   const now = Date.now();
-  prune(now);
   const uptime = process.uptime();
-  let avgLatency = 0, rps = 0, errorRate = 0;
-  if (completed.length) {
-    avgLatency = completed.reduce((s, r) => s + r.latencyMs, 0) / completed.length;
-    errorRate = completed.filter((r) => r.status >= 500).length / completed.length;
-    rps = uptime > 0 ? completed.length / Math.min(60, uptime) : 0;
-  }
+  let { avgLatency, rps, errorRate } = windowFigures(now);
   if (broken("latency_seconds")) avgLatency /= 1000;
   if (broken("zero_metrics")) avgLatency = rps = errorRate = 0;
   const routes = ROUTES.length;
@@ -213,7 +232,18 @@ async function workers(req, res) {
   send(res, 200, list, { "Cache-Control": "no-cache" });
 }
 
-const HANDLERS = { [STATUS_PATH]: status, [WORKERS_PATH]: workers };
+async function scrape(req, res) {
+  const { avgLatency, rps, errorRate } = windowFigures(Date.now());
+  const figures = { ...lastFields, trafficMode: trafficMode(errorRate), errorRate, avgLatencyMs: avgLatency, rps,
+    inFlight, region: settings.region };
+  const openmetrics = (req.headers.accept || "").includes("application/openmetrics-text");
+  const text = metrics.render(figures, openmetrics);
+  res.writeHead(200, { "Content-Type": openmetrics ? OPENMETRICS_TYPE : TEXT_TYPE,
+    "Content-Length": Buffer.byteLength(text) });
+  res.end(req.method === "HEAD" ? undefined : text);
+}
+
+const HANDLERS = { [STATUS_PATH]: status, [WORKERS_PATH]: workers, [METRICS_PATH]: scrape };
 
 async function dispatch(req, res) {
   const path = new URL(req.url, "http://placeholder").pathname; // query strings are ignored
@@ -241,7 +271,10 @@ const server = http.createServer((req, res) => {
     counted = false;
   });
   res.on("finish", () => {
-    completed.push({ at: Date.now(), latencyMs: performance.now() - started, status: res.statusCode });
+    const latencyMs = performance.now() - started;
+    completed.push({ at: Date.now(), latencyMs, status: res.statusCode });
+    const path = new URL(req.url, "http://placeholder").pathname;
+    metrics.request(req.method, metrics.route(path, path in HANDLERS), res.statusCode, latencyMs / 1000);
   });
   req.resume(); // bodies are ignored
   dispatch(req, res).catch((err) => {
