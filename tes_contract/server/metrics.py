@@ -103,6 +103,7 @@ class ServerMetrics:
         #: prometheus_client's aiohttp handler of this registry (content negotiation included).
         self.handler = make_aiohttp_handler(registry, disable_compression=True)
         self._children: dict[tuple[str, str, int], tuple[Callable[[], None], Callable[[float], None]]] = {}
+        self._upstream_children: dict[tuple[str, str], tuple[Callable[[], None], Callable[[float], None]]] = {}
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered HTTP request (the accounting wrapper calls this once per request)."""
@@ -119,6 +120,12 @@ class ServerMetrics:
     def upstream_call(self, upstream: str, answer: UpstreamAnswer) -> None:
         """Count one upstream call by outcome, time it, and remember it for `tes_upstream_up` and the gauges."""
         self.last[upstream] = answer
-        self._upstream_calls.labels(upstream, outcome(upstream, answer)).inc()
-        self._upstream_durations.labels(upstream).observe(answer.elapsed_ms / 1000)
+        key = (upstream, outcome(upstream, answer))
+        child = self._upstream_children.get(key)
+        if child is None:
+            child = self._upstream_children[key] = (self._upstream_calls.labels(*key).inc,
+                                                    self._upstream_durations.labels(upstream).observe)
+        inc, observe = child
+        inc()
+        observe(answer.elapsed_ms / 1000)
 

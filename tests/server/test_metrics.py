@@ -91,3 +91,12 @@ async def test_openmetrics_when_asked(start_server, tiny_upstream, http):
         text = await response.text()
     assert text.endswith("# EOF\n")
     assert "tes_traffic_mode" in {f.name for f in parse_openmetrics(text)}
+
+
+def test_docs_metrics_md_carries_the_contracts_table():
+    from pathlib import Path
+
+    from tes_contract.contract.clauses.metrics import families_table
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    assert families_table() in text, "stale: paste families_table() into docs/metrics.md"
