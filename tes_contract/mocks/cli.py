@@ -13,6 +13,7 @@ from typing import IO, Any
 import click
 
 from tes_contract.mocks.control import MockControl
+from tes_contract.mocks.record import UPSTREAM_PATHS, describe, record
 from tes_contract.mocks.upstreams import MockUpstreams
 
 
@@ -141,3 +142,28 @@ def reset_command(control_url: str) -> None:
 
     _run_control(call())
     click.echo("reset")
+
+
+@mock.command("record")
+@click.option("--target", required=True, metavar="URL",
+              help="The real upstream: the worker API's base URL (TES_WORKER_API_URL) or the tmux status URL.")
+@click.option("--upstream", type=click.Choice(sorted(UPSTREAM_PATHS)), default="worker", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Timeline file to write (JSON; `mock --timeline` reads it).")
+@click.option("--polls", type=click.IntRange(min=1), default=30, show_default=True, help="How many polls.")
+@click.option("--interval-ms", type=click.FloatRange(min=0), default=1000, show_default=True,
+              help="From one poll's start to the next.")
+@click.option("--timeout-ms", type=click.FloatRange(min=1), default=5000, show_default=True,
+              help="Bound of each poll (TES_UPSTREAM_TIMEOUT_MS of the server you replay it to).")
+@click.option("--repeat", is_flag=True, help="Make the replay start again after the last poll.")
+def record_command(target: str, upstream: str, out: Path, polls: int, interval_ms: float, timeout_ms: float,
+                   repeat: bool) -> None:
+    """Poll a real upstream and write what it answered, latencies included, as a replayable timeline."""
+    def show(index: int, phase: dict[str, Any]) -> None:
+        click.echo(describe(index, phase))
+
+    document = asyncio.run(record(upstream, target, polls=polls, interval_s=interval_ms / 1000,
+                                  timeout_ms=timeout_ms, repeat=repeat, on_poll=show))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"timeline written: {out} (replay: tes-contract mock --timeline {out})")

@@ -179,7 +179,7 @@ _SPECS: dict[str, tuple[dict[str, Checker], bool]] = {
     "flapping": ({"a": _any_json, "b": _any_json, "every": _int(1)}, False),
     "chaos": ({"weights": _any_json, "seed": _int(0)}, False),
     "fixed": ({"status": _int(100, 599), "body": _any_json, "raw": _str, "raw_base64": _base64,
-               "content_type": _header_value, "headers": _headers}, False),
+               "content_type": _header_value, "headers": _headers, "delay_ms": _ms}, False),
 }
 
 SCENARIOS: tuple[str, ...] = tuple(_SPECS)

@@ -243,6 +243,8 @@ class UpstreamMock:
         answer = self._answer_for(prepared, request)
         if name == "slow":
             await asyncio.sleep(leaf.params["delay"].seconds(self.settings.client_timeout_ms))
+        elif name == "fixed" and "delay_ms" in leaf.params:  # `mock record` replays the latency it saw
+            await asyncio.sleep(leaf.params["delay_ms"].seconds(self.settings.client_timeout_ms))
         elif name == "slow_body":
             return await self._dribble(leaf, request, entry, answer)
         elif name == "truncated":
