@@ -24,6 +24,7 @@ from tests.servers.launch import (
     KINDS,
     NODE_PARTS,
     NODE_SERVER,
+    PY_ONLY_PARTS,
     PY_PARTS,
     PY_SERVER,
     command,
@@ -112,8 +113,8 @@ def test_every_break_is_mapped_and_documented():
 def test_independent_servers_share_no_code_with_the_kit():
     """They stand for other people's servers: the Python one imports stdlib and aiohttp only, the Node one
     node: built-ins only (no npm)."""
-    own = {part.stem for part in PY_PARTS}  # the profiles' parts, in files beside the main one
-    for path in (PY_SERVER, *PY_PARTS):
+    own = {part.stem for part in (*PY_PARTS, *PY_ONLY_PARTS)}  # the profiles' parts, beside the main file
+    for path in (PY_SERVER, *PY_PARTS, *PY_ONLY_PARTS):
         tree = ast.parse(path.read_text())
         imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                     for alias in node.names}

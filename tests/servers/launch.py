@@ -20,6 +20,8 @@ PY_SERVER = HERE / "py_status_server.py"
 #: Each profile's part of the servers, in files of their own (the main files hook them in).
 NODE_PARTS = (HERE / "node" / "metrics.mjs",)
 PY_PARTS = (HERE / "py_metrics.py",)
+#: Parts of the Python server whose breaks the Node server does not have (HISTORY_EXPECTED_CLAUSES).
+PY_ONLY_PARTS = (HERE / "py_history.py",)
 KINDS = ("node", "python")
 MIN_NODE_MAJOR = 18  # built-in fetch and AbortSignal.timeout
 
@@ -55,6 +57,15 @@ EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "metrics_latency_ms": frozenset({"METRICS-AGREE"}),
 }
 BREAKS: tuple[str, ...] = tuple(EXPECTED_CLAUSES)
+#: History break modes, in the Python server only (`py_history.py`; the Node server has no history yet),
+#: and the clauses the history groups must report (tests/test_broken_history.py; README "History breaks").
+HISTORY_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
+    "log_overwritten": frozenset({"EVENTS-LOG"}),
+    "events_duplicated": frozenset({"EVENTS-CHAIN"}),
+    "ids_reset": frozenset({"HISTORY-PERSIST"}),
+    "history_lost": frozenset({"HISTORY-PERSIST"}),
+    "retention_ignored": frozenset({"HISTORY-RETENTION"}),
+}
 
 
 def profiles_for(breaks: str) -> tuple[str, ...]:

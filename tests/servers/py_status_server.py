@@ -33,6 +33,8 @@ from aiohttp import (
 )
 from py_metrics import BREAKS as METRICS_BREAKS  # the metrics profile, in its own file
 from py_metrics import METRICS_PATH, OPENMETRICS_TYPE, TEXT_TYPE, Figures, Metrics, upstream_outcome
+from py_history import BREAKS as HISTORY_BREAKS  # the history profile, in its own file
+from py_history import EVENTS_PATH, HISTORY_PATH, HistoryPart, StateError
 
 BREAKS = frozenset({
     "no_version_header", "wrong_version_header", "no_cache_header", "sequential_upstreams", "no_timeout",
@@ -45,7 +47,8 @@ STATUS_PATH = "/api/dev/status"
 WORKERS_PATH = "/api/dev/workers"
 # (method, path) pairs this server registers: the source of totalRoutes and totalEndpoints.
 ROUTES = (("GET", STATUS_PATH), ("HEAD", STATUS_PATH), ("GET", WORKERS_PATH), ("HEAD", WORKERS_PATH),
-          ("GET", METRICS_PATH), ("HEAD", METRICS_PATH))
+          ("GET", METRICS_PATH), ("HEAD", METRICS_PATH),
+          ("GET", HISTORY_PATH), ("HEAD", HISTORY_PATH), ("GET", EVENTS_PATH), ("HEAD", EVENTS_PATH))
 STARTED = time.monotonic()
 
 
@@ -67,7 +70,7 @@ class Config:
 def load_config(env: dict[str, str]) -> Config:
     """Read the TES_* environment with the brief's defaults; BadSetting names a bad value."""
     breaks = frozenset(part.strip() for part in env.get("TES_BREAK", "").split(",") if part.strip())
-    if unknown := breaks - BREAKS:
+    if unknown := breaks - BREAKS - HISTORY_BREAKS:
         raise BadSetting(f"unknown TES_BREAK mode(s): {', '.join(sorted(unknown))}")
     port_text = env.get("TES_PORT") or "3002"
     if not port_text.isdigit() or int(port_text) > 65535:
@@ -121,6 +124,7 @@ class StatusService:
         self.last_cpu: tuple[float, float] | None = None
         self.metrics = Metrics(config.breaks)
         self.last_fields: tuple[int, int, str] = (0, 0, "offline")  # tmux, activeWorkers, telemetry
+        self.history: HistoryPart | None = None
 
     def broken(self, name: str) -> bool:
         return name in self.config.breaks
@@ -274,6 +278,8 @@ class StatusService:
                 return _json(500, {"error": "worker API unavailable"})
             if self.broken("cached_response"):
                 self.cached = (time.monotonic() + 10.0, text)
+            if self.history is not None:
+                self.history.observe(json.loads(text))
         headers = {}
         if not self.broken("no_cache_header"):
             headers["Cache-Control"] = "no-cache"
@@ -293,9 +299,24 @@ class StatusService:
             listing["connected"] = connected
         return _json(200, listing, {"Cache-Control": "no-cache"})
 
+    async def history_answer(self, request: web.Request) -> web.Response:
+        assert self.history is not None
+        answer = self.history.history if request.path == HISTORY_PATH else self.history.events
+        status, body = answer(request.query)
+        return _json(status, body, {"Cache-Control": "no-cache"})
+
+    async def sample_forever(self) -> None:
+        assert self.history is not None
+        while True:
+            text = await self.snapshot()
+            if text is not None:
+                self.history.sample(json.loads(text))
+            await asyncio.sleep(self.history.interval_ms / 1000)
+
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path  # the query string is never looked at
-        handlers = {STATUS_PATH: self.status, WORKERS_PATH: self.workers, METRICS_PATH: self.scrape}
+        handlers = {STATUS_PATH: self.status, WORKERS_PATH: self.workers, METRICS_PATH: self.scrape,
+                    HISTORY_PATH: self.history_answer, EVENTS_PATH: self.history_answer}
         if path not in handlers:
             return _json(404, {"error": f"no route for {path}"})
         methods = [m for m, p in ROUTES if p == path]
@@ -342,8 +363,9 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-async def serve(config: Config) -> None:
+async def serve(config: Config, history: HistoryPart) -> None:
     service = StatusService(config)
+    service.history = history
     app = web.Application(middlewares=[service.account])
     app.router.add_route("*", r"/{tail:[\s\S]*}", service.dispatch)  # any path, newlines included
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -362,6 +384,7 @@ async def serve(config: Config) -> None:
     print(f"listening {base}", flush=True)
     print(json.dumps({"event": "listening", "url": base, "breaks": sorted(config.breaks)}), file=sys.stderr,
           flush=True)
+    sampler = asyncio.create_task(service.sample_forever())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -369,6 +392,7 @@ async def serve(config: Config) -> None:
     try:
         await stop.wait()
     finally:
+        sampler.cancel()
         await service.client.close()
         await asyncio.wait_for(runner.cleanup(), 2)
 
@@ -380,7 +404,12 @@ def main() -> int:
         print(f"py_status_server: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(config))
+        history = HistoryPart(dict(os.environ), config.breaks)
+    except StateError as error:
+        print(f"py_status_server: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(config, history))
     except OSError as error:
         print(f"py_status_server: cannot listen on {config.host}:{config.port}: {error}", file=sys.stderr)
         return 2

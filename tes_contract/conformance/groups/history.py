@@ -218,7 +218,8 @@ async def run_retention(ctx: GroupContext) -> None:
     if not await _implemented(ctx):
         return
     await _flip(ctx, "retention")
-    await asyncio.sleep(RETENTION_S + 1.5)
+    # Long enough that the first points are well past retention + tolerance (1 s + slack) when asked.
+    await asyncio.sleep(2 * RETENTION_S + 1.5 + ctx.slack_ms / 1000)
     _, points = await _history(ctx, "retention", _now_ms() - 3600_000)
     events = await _events(ctx, "retention")
     oldest_ms = _now_ms() - (RETENTION_S * 1000 + 1000 + int(ctx.slack_ms))

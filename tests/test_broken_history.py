@@ -1,0 +1,44 @@
+"""The history groups against the independent Python server: it passes when correct, and each history break
+is named by the clause it breaks (the Node server has no history yet)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tes_contract.conformance.runner import Options, arun_conformance, run_conformance
+from tests.servers.launch import HISTORY_EXPECTED_CLAUSES, command
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS = ("history", "history-retention")
+
+
+def test_history_groups_pass_the_correct_python_server():
+    result = run_conformance(Options(server=command("python"), profiles=("core", "history"), groups=GROUPS,
+                                     cwd=str(ROOT), seed=5))
+    assert result.failures == [], "\n".join(f"{f.clause} [{f.scenario}] {f.expected}; {f.observed}"
+                                            for f in result.failures[:10])
+
+
+async def test_each_history_break_is_named():
+    names = list(HISTORY_EXPECTED_CLAUSES)
+    results = await asyncio.gather(*(arun_conformance(Options(
+        server=command("python", name), profiles=("core", "history"), groups=GROUPS, cwd=str(ROOT)))
+        for name in names))
+    misses = [f"{name}: expected {sorted(HISTORY_EXPECTED_CLAUSES[name])}, reported {sorted(r.failed_clauses())}"
+              for name, r in zip(names, results, strict=True)
+              if not HISTORY_EXPECTED_CLAUSES[name] <= r.failed_clauses()]
+    assert not misses, "\n".join(misses)
+
+
+def test_history_breaks_are_documented_and_implemented():
+    import re
+
+    from tests.servers.launch import PY_SERVER
+
+    rows = re.findall(r"^\| `([a-z0-9_]+)` \|.*\| ([A-Z0-9, -]+) \| python \|$",
+                      (PY_SERVER.parent / "README.md").read_text(), re.M)
+    assert {n: frozenset(c.strip() for c in cs.split(",")) for n, cs in rows} == HISTORY_EXPECTED_CLAUSES
+    source = (PY_SERVER.parent / "py_history.py").read_text()
+    assert set(re.findall(r'"([a-z_]+)"', source.split("BREAKS = frozenset")[1].split("})")[0])) \
+        == set(HISTORY_EXPECTED_CLAUSES)
