@@ -31,10 +31,10 @@ from aiohttp import (
     TCPConnector,
     web,
 )
-from py_metrics import BREAKS as METRICS_BREAKS  # the metrics profile, in its own file
-from py_metrics import METRICS_PATH, OPENMETRICS_TYPE, TEXT_TYPE, Figures, Metrics, upstream_outcome
 from py_history import BREAKS as HISTORY_BREAKS  # the history profile, in its own file
 from py_history import EVENTS_PATH, HISTORY_PATH, HistoryPart, StateError
+from py_metrics import BREAKS as METRICS_BREAKS  # the metrics profile, in its own file
+from py_metrics import METRICS_PATH, OPENMETRICS_TYPE, TEXT_TYPE, Figures, Metrics, upstream_outcome
 
 BREAKS = frozenset({
     "no_version_header", "wrong_version_header", "no_cache_header", "sequential_upstreams", "no_timeout",
