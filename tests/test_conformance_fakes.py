@@ -106,7 +106,7 @@ def test_live_profile_first_push_and_not_implemented_profiles(monkeypatch, bugs,
     result = run_conformance(Options(server=FAKE, groups=("http",), profiles=("core", "live", "metrics"),
                                      cwd=str(ROOT)))
     assert result.status_of("LIVE-CONNECT") == "passed"
-    assert result.status_of("LIVE-MSG") == verdict
+    assert result.status_of("LIVE-DATA") == verdict
     assert result.not_implemented == {"metrics": "GET /api/dev/metrics answers 404"}
     assert result.status_of("METRICS-EXPOSITION") == "not implemented"
-    assert result.failed_clauses() == ({"LIVE-MSG"} if verdict == "failed" else set())
+    assert result.failed_clauses() == ({"LIVE-DATA"} if verdict == "failed" else set())

@@ -22,7 +22,7 @@ _CLAUSE_IN_DESCRIPTION = re.compile(r"^([A-Z]+(?:-[A-Z0-9]+)+):")
 #: Clause cited for a schema error that no field's description names, per kind.
 _KIND_CLAUSE = {
     "status": "STATUS-SCHEMA-1",
-    "status-push": "LIVE-MSG",
+    "status-push": "LIVE-DATA",
     "tmux-status": "UPSTREAM-TMUX-SHAPE",
     "worker-status": "UPSTREAM-WORKER-SHAPE",
     "worker-list": "DEV-WORKERS",

@@ -167,7 +167,7 @@ class SharedSnapshot:
     arrived; docs/server.md ("Shared snapshot") has the reasoning and the figures.
     """
 
-    __slots__ = ("_tmux", "_worker", "_body", "observers")
+    __slots__ = ("_tmux", "_worker", "_body", "observers", "observer")
 
     def __init__(self) -> None:
         self._tmux: UpstreamAnswer | None = None
@@ -175,6 +175,8 @@ class SharedSnapshot:
         self._body = b""
         #: Called with the fields of each new snapshot (history observes trafficMode and telemetryStatus).
         self.observers: list[Callable[[StatusFields], None]] = []
+        #: Sees every snapshot rendered for HTTP (the push broadcaster watches telemetryStatus here).
+        self.observer: Callable[[UpstreamAnswer, UpstreamAnswer, StatusFields], None] | None = None
 
     def body(self, sources: StatusSources, tmux: UpstreamAnswer, worker: UpstreamAnswer) -> bytes:
         """The snapshot's JSON for these two answers: taken now, or shared with the batch that got them."""
@@ -185,6 +187,8 @@ class SharedSnapshot:
         self._tmux, self._worker, self._body = tmux, worker, body
         for observer in self.observers:
             observer(fields)
+        if self.observer is not None:
+            self.observer(tmux, worker, fields)
         return body
 
 

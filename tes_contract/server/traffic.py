@@ -55,7 +55,7 @@ class TrafficWindow:
     """
 
     __slots__ = ("_clock", "_counts", "_errors", "_latency", "_second", "_count", "_error_count",
-                 "_latency_sum", "_route_seen", "_active", "in_flight", "observer")
+                 "_latency_sum", "_route_seen", "_active", "in_flight", "observer", "on_record")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -71,6 +71,8 @@ class TrafficWindow:
         self.in_flight = 0
         #: Told of each completed request as (method, route label, status, seconds): the metrics, if on.
         self.observer: Callable[[str, str, int, float], None] | None = None
+        #: Called after each completed request is recorded (the push broadcaster watches trafficMode here).
+        self.on_record: Callable[[], None] | None = None
 
     def _advance(self) -> int:
         """Move the window to the current second, evicting the seconds that fell out; returns its slot."""
@@ -98,6 +100,8 @@ class TrafficWindow:
             self._error_count += 1
         self._latency[slot] += latency_ms
         self._latency_sum += latency_ms
+        if self.on_record is not None:
+            self.on_record()
 
     def snapshot(self) -> TrafficSnapshot:
         """Totals of the last 60 seconds (the current second included)."""

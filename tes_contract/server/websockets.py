@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,5 +38,6 @@ class WebSocketRegistry:
 
     async def close_all(self) -> None:
         """Close every connection (application shutdown), so handlers end and the port frees."""
-        for ws in list(self._open):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        # Concurrently: each close waits (up to the socket's close timeout) for the client's close frame.
+        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                               for ws in list(self._open)), return_exceptions=True)

@@ -10,7 +10,7 @@ from tes_contract.conformance.registry import check
 from tes_contract.contract.invariants import document_problems
 
 
-@check("LIVE-CONNECT", "LIVE-MSG")
+@check("LIVE-CONNECT", "LIVE-DATA")
 def first_push_is_status(message: str | None, error: str) -> Iterator[Failure]:
     """A WebSocket client receives {"type": "status", "data": EnhancedStatusData} on connect."""
     if message is None:
@@ -19,10 +19,10 @@ def first_push_is_status(message: str | None, error: str) -> Iterator[Failure]:
     try:
         document = json.loads(message)
     except ValueError:
-        yield Failure("LIVE-MSG", "a JSON text frame", f"{message[:200]!r}")
+        yield Failure("LIVE-DATA", "a JSON text frame", f"{message[:200]!r}")
         return
     for problem in document_problems("status-push", document):
-        yield Failure(problem.clause if problem.clause.startswith("LIVE") else "LIVE-MSG",
+        yield Failure(problem.clause if problem.clause.startswith("LIVE") else "LIVE-DATA",
                       f"{problem.pointer or '/'} valid per schemas/status-push.json", problem.message)
 
 

@@ -4,6 +4,7 @@
     dev      GET /api/dev/tmux/status, GET /api/dev/workers (dev)
     metrics  GET /api/dev/metrics (metrics)
     history  GET /api/dev/status/history, GET /api/dev/events, the sampler (history)
+    live     GET /api/dev/status/ws, the WebSocket push (live; engine: server/push.py)
 
 A new feature (push, metrics, history, dev controls) adds its module here and one line in `app.FEATURES`.
 """
