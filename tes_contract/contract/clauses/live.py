@@ -12,7 +12,8 @@ CLAUSES: tuple[Clause, ...] = (
        "(404 would mean \"not implemented\").",
        "Plain GET of the path; status 400 or 426 and a body valid per `schemas/error.json`."),
     _c("LIVE-CONNECT", "live", "Status pushed on connect",
-       "The first frame is a status message `{\"type\": \"status\", \"data\": EnhancedStatusData}`, within 1 s "
+       "The first frame, sent on connect, is a status message `{\"type\": \"status\", \"data\": "
+       "EnhancedStatusData}`, within 1 s "
        "of the handshake when the upstreams are healthy (within the upstream timeout + 1 s when they hang).",
        "Connect; time the first text frame with the harness's clock (tolerance stated in the report)."),
     _c("LIVE-INTERVAL", "live", "Status pushed every push interval",
