@@ -3,20 +3,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from typing_extensions import TypedDict
-
-from . import enhanced_status
 
 
 class StatusPush(TypedDict, closed=True):
     """
-    LIVE-MSG: a text frame pushed on /api/dev/status/ws: on connect, every push interval, and within 100 ms of a trafficMode or telemetryStatus change.
+    LIVE-DATA: a text frame pushed on /api/dev/status/ws: a status message on connect, every push interval and within 100 ms of a trafficMode or telemetryStatus change; an event message where the history profile is implemented (EVENTS-PUSH). Clients ignore types they do not know.
     """
 
-    type: Literal['status']
+    type: Literal['status', 'event']
     """
-    LIVE-MSG: the message type, always status.
+    LIVE-DATA: the message type: status, or event where the history profile is implemented.
     """
-    data: enhanced_status.EnhancedStatusData
+    data: Any
+    """
+    LIVE-DATA: EnhancedStatusData for a status message, the Event for an event message.
+    """
