@@ -21,6 +21,7 @@ import json
 import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,10 @@ asyncio.run(main())
 
 
 def start(name: str, mode: str, mocks: dict[str, str]) -> Process:
-    env = {"TES_TMUX_STATUS_URL": mocks["tmux"], "TES_WORKER_API_URL": mocks["worker"]}
+    # Each server its own state (the history database is one writer's): never the repo's `.tes` or `logs/`.
+    state = tempfile.mkdtemp(prefix=f"bench-metrics-{name}-")
+    env = {"TES_TMUX_STATUS_URL": mocks["tmux"], "TES_WORKER_API_URL": mocks["worker"], "TES_STATE_DIR": state,
+           "TES_EVENT_LOG": str(Path(state) / "events.log")}
     return Process(name, [sys.executable, "-c", SERVER, mode], r'"event": "listening", "url": "([^"]+)"', env)
 
 

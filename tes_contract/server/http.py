@@ -117,11 +117,12 @@ def add_endpoint(app: web.Application, path: str, handler: Handler) -> None:
     """GET and HEAD on `path` through `handler`, accounted; other methods get the JSON 405."""
     traffic = app[TRAFFIC]
     resource = app.router.add_resource(path)
-    answer = accounted(traffic, handler)
+    answer = accounted(traffic, handler, route=resource.canonical)  # the label known once, not per request
     for method in (hdrs.METH_GET, hdrs.METH_HEAD):  # what router.add_get does
         resource.add_route(method, answer)
     allowed = ", ".join(sorted(route.method for route in resource))
-    resource.add_route(hdrs.METH_ANY, accounted(traffic, method_not_allowed(allowed), route_served=False))
+    resource.add_route(hdrs.METH_ANY, accounted(traffic, method_not_allowed(allowed), route_served=False,
+                                                route=resource.canonical))
 
 
 def endpoint_paths(app: web.Application) -> list[str]:
