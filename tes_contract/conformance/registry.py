@@ -103,7 +103,6 @@ UNCHECKED: dict[str, str] = {
     "LIVE-CLOSE": "live",
     "DEV-AUTH": "dev",
     "DEV-SNAPSHOT": "dev",
-    "EVENTS-PUSH": "history",
     "ALERT-SHAPE": "history",
     "ALERT-FIRE": "history",
     "ALERT-RETRY": "history",

@@ -241,6 +241,29 @@ def bad_state_dir_exits_2(situation: str, code: int | None, output: str, started
                       "still running" if code is None else f"exit {code}: {output[-300:]!r}")
 
 
+
+@check("EVENTS-PUSH")
+def events_pushed(frames: Sequence[str], events: Sequence[dict[str, Any]]) -> Iterator[Failure]:
+    """Each event recorded while a WebSocket was open arrived on it as {"type": "event", "data": Event}."""
+    pushed = []
+    for frame in frames:
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("type") == "event":
+            problems = document_problems("events", {"events": [message.get("data")]})
+            if problems:
+                yield Failure("EVENTS-PUSH", "event data valid per schemas/events.json#/$defs/event",
+                              problems[0].message)
+                return
+            pushed.append(message["data"])
+    missing = [e["id"] for e in events if e not in pushed]
+    if missing:
+        yield Failure("EVENTS-PUSH", f"events {[e['id'] for e in events]} pushed as event messages",
+                      f"{len(pushed)} event messages; missing ids {missing[:10]}")
+
+
 CHECKS = (history_answer_valid, bad_parameter_is_400, buckets_follow_the_rule, points_every_interval,
           events_answer_valid, no_event_at_start, events_chain, event_log_appended, history_survives_restart,
-          nothing_older_than_retention, bad_state_dir_exits_2)
+          nothing_older_than_retention, bad_state_dir_exits_2, events_pushed)

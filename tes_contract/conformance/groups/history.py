@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from tes_contract.conformance.checks.history import (
     bad_parameter_is_400,
     bad_state_dir_exits_2,
@@ -20,6 +22,7 @@ from tes_contract.conformance.checks.history import (
     event_log_appended,
     events_answer_valid,
     events_chain,
+    events_pushed,
     history_answer_valid,
     history_survives_restart,
     no_event_at_start,
@@ -130,9 +133,35 @@ async def run_history(ctx: GroupContext) -> None:
     ctx.check(events_chain, ctx.scenario("flips"), events, _observed(ctx))
     if events:
         await _events(ctx, "after", events[0]["id"])
+    await _pushes(ctx)
+    events = await _events(ctx, "flips")
     if ctx.server is not None:
         await _restarts(ctx, started_ms, events)
         await _bad_state(ctx)
+
+
+async def _pushes(ctx: GroupContext) -> None:
+    """EVENTS-PUSH, where the server has the live WebSocket: the events of two flips arrive on it."""
+    url = ctx.client.base_url.replace("http", "ws", 1) + "/api/dev/status/ws"
+    before = await _events(ctx, "push")
+    after_id = before[-1]["id"] if before else 0
+    frames: list[str] = []
+    try:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            async def read() -> None:
+                async for message in ws:
+                    if message.type == aiohttp.WSMsgType.TEXT:
+                        frames.append(str(message.data))
+
+            reader = asyncio.create_task(read())
+            await _flip(ctx, "push")
+            await asyncio.sleep(0.5)
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+    except (aiohttp.ClientError, TimeoutError):
+        return  # no live WebSocket: the live profile's probe says so
+    ctx.check(events_pushed, ctx.scenario("push"), frames, await _events(ctx, "push", after_id))
 
 
 async def _restarts(ctx: GroupContext, started_ms: int, events: list[dict[str, Any]]) -> None:

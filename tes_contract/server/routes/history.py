@@ -21,7 +21,7 @@ from tes_contract.server.history import History
 from tes_contract.server.http import add_endpoint, error_response, json_response
 from tes_contract.server.logs import log_event
 from tes_contract.server.snapshot import status_fields
-from tes_contract.server.state import SETTINGS, SNAPSHOTS, SOURCES, UPSTREAMS
+from tes_contract.server.state import BROADCASTER, SETTINGS, SNAPSHOTS, SOURCES, UPSTREAMS
 
 HISTORY_PATH = "/api/dev/status/history"
 EVENTS_PATH = "/api/dev/events"
@@ -117,6 +117,13 @@ async def _history_ctx(app: web.Application) -> AsyncIterator[None]:
     history = await History.open(app[SETTINGS])
     app[HISTORY] = history
     app[SNAPSHOTS].observers.append(history.observe)
+
+    def push(event: dict[str, object]) -> None:  # EVENTS-PUSH, where the live feature runs
+        broadcaster = app.get(BROADCASTER)
+        if broadcaster is not None:
+            broadcaster.publish({"type": "event", "data": event})
+
+    history.listeners.append(push)
     log_event("history", state_dir=app[SETTINGS].state_dir, event_log=app[SETTINGS].event_log,
               interval_ms=app[SETTINGS].history_interval_ms)
     task = asyncio.create_task(_sample_forever(app, history))
