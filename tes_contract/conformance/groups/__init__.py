@@ -5,6 +5,7 @@ from __future__ import annotations
 from tes_contract.conformance.groups.base import Group, GroupContext, finish_group
 from tes_contract.conformance.groups.history import HISTORY_ENV, RETENTION_ENV, run_history, run_retention
 from tes_contract.conformance.groups.http import run_http
+from tes_contract.conformance.groups.live import LIVE_ENV, run_live
 from tes_contract.conformance.groups.metrics import run_metrics
 from tes_contract.conformance.groups.payloads import run_tmux_payloads, run_worker_payloads
 from tes_contract.conformance.groups.profiles import probe_profiles, run_profiles
@@ -37,6 +38,7 @@ GROUPS: tuple[Group, ...] = (
     Group("http", run_surface, needs_mocks=False, heavy=True),
     Group("payloads-worker", run_worker_payloads, heavy=True),
     Group("payloads-tmux", run_tmux_payloads, heavy=True),
+    Group("live", run_live, needs_fresh=True, profile="live", env=LIVE_ENV),
     Group("metrics", run_metrics, needs_fresh=True, profile="metrics"),
     Group("history", run_history, needs_fresh=True, profile="history", env=HISTORY_ENV),
     Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV),

@@ -1,0 +1,123 @@
+"""The live group: the WebSocket push, driven with the `websockets` client (no part of any server's stack).
+
+Its server runs with a short `TES_PUSH_INTERVAL_MS` (LIVE_ENV) so counting over 4+ intervals takes ~2 s.
+Times are the harness's own clock (`time.monotonic`); tolerances are in `checks/live.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from tes_contract.conformance.checks.live import (
+    closed_going_away,
+    connections_counted,
+    first_frame_in_time,
+    frames_every_interval,
+    frames_valid_and_monotonic,
+    ping_answered,
+    plain_get_needs_upgrade,
+)
+from tes_contract.conformance.client import STATUS_PATH
+from tes_contract.conformance.groups.base import GroupContext
+
+LIVE_PATH = "/api/dev/status/ws"
+INTERVAL_MS = 250
+LIVE_ENV = {"TES_PUSH_INTERVAL_MS": str(INTERVAL_MS)}
+COUNT = 3
+
+
+def _url(ctx: GroupContext) -> str:
+    return ctx.client.base_url.replace("http", "ws", 1) + LIVE_PATH
+
+
+async def _open(ctx: GroupContext) -> ClientConnection:
+    # No client keepalive pings: LIVE-PING sends its own.
+    return await connect(_url(ctx), ping_interval=None, open_timeout=5, close_timeout=2, max_size=2**20)
+
+
+async def _frames(ws: ClientConnection, duration_s: float) -> tuple[list[str], list[float]]:
+    frames: list[str] = []
+    arrivals: list[float] = []
+    deadline = time.monotonic() + duration_s
+    with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+        while (left := deadline - time.monotonic()) > 0:
+            frame = await asyncio.wait_for(ws.recv(), left)
+            arrivals.append(time.monotonic())
+            frames.append(frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
+    return frames, arrivals
+
+
+async def _connections(ctx: GroupContext) -> int | None:
+    # A plain request, not `ctx.status`: the core checks assume the harness holds no WebSocket open.
+    exchange = await ctx.client.request("GET", STATUS_PATH)
+    body: Any = exchange.body
+    try:
+        return int(body["vector"]["sessions"]["websocketConnections"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def _count(ctx: GroupContext) -> None:
+    sockets = [await _open(ctx) for _ in range(COUNT)]
+    seen_open = await _connections(ctx)
+    for ws in sockets:
+        await ws.close()
+    seen_closed = await _connections(ctx)
+    deadline = time.monotonic() + 1.0
+    while seen_closed != 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        seen_closed = await _connections(ctx)
+    ctx.check(connections_counted, ctx.scenario("websocket-count"), COUNT, seen_open, seen_closed)
+
+
+async def _ping(ctx: GroupContext, ws: ClientConnection) -> None:
+    started = time.monotonic()
+    elapsed: float | None = None
+    with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+        waiter = await ws.ping(b"tes-contract")
+        await asyncio.wait_for(waiter, 2.0)
+        elapsed = time.monotonic() - started
+    ctx.check(ping_answered, ctx.scenario("websocket-ping"), elapsed)
+
+
+async def _close_on_sigterm(ctx: GroupContext) -> None:
+    if not ctx.managed or ctx.server is None:
+        return  # only a managed server can be sent SIGTERM: LIVE-CLOSE stays "not checked"
+    sockets = [await _open(ctx) for _ in range(2)]
+    stop = asyncio.create_task(ctx.server.stop())
+    codes: list[int | None] = []
+    for ws in sockets:
+        with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), 5.0)
+        received = ws.protocol.close_rcvd
+        codes.append(received.code if received is not None else None)
+    await stop
+    ctx.check(closed_going_away, ctx.scenario("websocket-sigterm"), codes)
+
+
+async def run_live(ctx: GroupContext) -> None:
+    """Upgrade refusal, first frame, interval, data, count, ping, then close on SIGTERM."""
+    probe = await ctx.client.request("GET", LIVE_PATH)
+    if probe.status == 404:
+        return  # the http group's probe reports the profile not implemented
+    ctx.check(plain_get_needs_upgrade, ctx.scenario("websocket-plain-get"), probe.status, probe.text)
+    await ctx.start_healthy()
+    started = time.monotonic()
+    ws = await _open(ctx)
+    frames, arrivals = await _frames(ws, 6 * INTERVAL_MS / 1000)
+    first = arrivals[0] - started if arrivals else None
+    ctx.check(first_frame_in_time, ctx.scenario("websocket-connect"), first, 1.0)
+    ctx.check(frames_every_interval, ctx.scenario("websocket-interval"), arrivals, INTERVAL_MS / 1000)
+    await _ping(ctx, ws)
+    more, _ = await _frames(ws, 0.1)
+    ctx.check(frames_valid_and_monotonic, ctx.scenario("websocket-data"), frames + more)
+    await ws.close()
+    await _count(ctx)
+    await _close_on_sigterm(ctx)
