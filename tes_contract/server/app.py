@@ -6,6 +6,7 @@ order their routes are registered. The state they share is in `state.py`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import aiohttp
@@ -17,9 +18,11 @@ from tes_contract.server.http import accounted, not_found
 from tes_contract.server.logs import log_event
 from tes_contract.server.process import ProcessMetrics
 from tes_contract.server.routes import dev, history, live, metrics, status
+from tes_contract.server.security import Guard, load_token, loopback_bind
 from tes_contract.server.settings import Settings
 from tes_contract.server.snapshot import Clock, RouteCounts, SharedSnapshot, StatusSources
 from tes_contract.server.state import (
+    GUARD,
     SELF_ADDRESS,
     SESSION,
     SETTINGS,
@@ -61,6 +64,7 @@ def create_app(settings: Settings, features: Sequence[Callable[[web.Application]
     app[WEBSOCKETS] = WebSocketRegistry()
     app[SELF_ADDRESS] = SelfAddress()
     app[SNAPSHOTS] = SharedSnapshot()
+    app.cleanup_ctx.append(_guard_ctx)
     app.cleanup_ctx.append(_upstreams_ctx)
     for setup in features:
         setup(app)
@@ -70,6 +74,19 @@ def create_app(settings: Settings, features: Sequence[Callable[[web.Application]
                                                                  route=UNMATCHED_ROUTE))
     app.on_shutdown.append(_close_websockets)
     return app
+
+
+async def _guard_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The allow-lists and the dev token (made at each start unless TES_DEV_TOKEN); the log names the file only."""
+    settings = app[SETTINGS]
+    token, path = load_token(settings)
+    app[GUARD] = Guard(settings, token, path)
+    log_event("dev_token", source="TES_DEV_TOKEN" if path is None else "generated", file=str(path) if path else None)
+    if not loopback_bind(settings.host):
+        log_event("exposed", level=logging.WARNING, host=settings.host,
+                  hint="bound beyond loopback: only TES_ALLOWED_HOSTS and TES_ALLOWED_ORIGINS keep foreign "
+                       "pages out; the dev token guards every state change")
+    yield
 
 
 async def _upstreams_ctx(app: web.Application) -> AsyncIterator[None]:

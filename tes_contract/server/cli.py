@@ -15,6 +15,7 @@ from tes_contract.server import logs
 from tes_contract.server.app import create_app
 from tes_contract.server.logs import log_event
 from tes_contract.server.settings import Settings
+from tes_contract.server.state import GUARD
 
 SHUTDOWN_TIMEOUT_S = 1.0
 
@@ -42,6 +43,8 @@ async def serve(settings: Settings, on_ready: Callable[[str], None] | None = Non
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, _on_signal, stop, received, signum.name)
         log_event("listening", url=url, status=f"{url}/api/dev/status", pid=os.getpid())
+        # PROFILES.md, dev: the dashboard URL with the token in its fragment, once, on stdout (not the log).
+        print(f"dashboard: {url}/#token={app[GUARD].token}", flush=True)
         if on_ready is not None:
             on_ready(url)
         await stop.wait()

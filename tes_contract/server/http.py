@@ -2,6 +2,8 @@
 
 `accounted` wraps each route's handler once (no aiohttp middleware: docs/server.md, "Request metrics",
 measures why); `add_endpoint` registers GET and HEAD through it and a JSON 405 for the other methods.
+`accounted` refuses a foreign Host first (DEV-HOST, every route); `guarded` adds Origin, token and body
+size (DEV-ORIGIN, DEV-AUTH, 413) for state-changing and sensitive routes.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from tes_contract.contract.clauses.metrics import UNMATCHED_ROUTE
 from tes_contract.server.logs import log_event
+from tes_contract.server.security import MAX_BODY_BYTES
 from tes_contract.server.snapshot import STATUS_VERSION, dumps
-from tes_contract.server.state import TRAFFIC
+from tes_contract.server.state import GUARD, TRAFFIC
 from tes_contract.server.traffic import TrafficWindow
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A guarded handler: the request and its body (read, at most MAX_BODY_BYTES).
+BodyHandler = Callable[[web.Request, bytes], Awaitable[web.StreamResponse]]
 
 #: The contract's headers on every JSON answer (built once; aiohttp copies them into each response).
 JSON_HEADERS = CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: "application/json", hdrs.CACHE_CONTROL: "no-cache",
@@ -71,7 +76,10 @@ def accounted(window: TrafficWindow, handler: Handler, *, route_served: bool = T
         status: int | None = None
         try:
             try:
-                response = await handler(request)
+                if request.app[GUARD].host_ok(request.headers.get(hdrs.HOST)):
+                    response = await handler(request)
+                else:
+                    response = error_response(403, "host not allowed", "use a host name in TES_ALLOWED_HOSTS")
             except web.HTTPException as exc:
                 if exc.status < 400:
                     raise
@@ -91,6 +99,49 @@ def accounted(window: TrafficWindow, handler: Handler, *, route_served: bool = T
                     observer(request.method, route or _template(request), status, elapsed)
 
     return answer
+
+
+def guarded(handler: BodyHandler, *, auth: bool = True) -> Handler:
+    """`handler` behind DEV-ORIGIN (403), DEV-AUTH (401, unless `auth` is False) and the body bound (413).
+
+    Wrap it in `accounted` (which checks the Host first); routing has already answered 404 and 405. The
+    handler gets the body and does its own validation (400) before any side effect.
+
+    Example:
+        resource.add_route("POST", accounted(app[TRAFFIC], guarded(create_session)))
+    """
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        refusal = request.app[GUARD].refusal(request.headers, local_port(request), auth=auth)
+        if refusal is not None:
+            return error_response(refusal.status, refusal.error, refusal.resolution, refusal.headers)
+        body = await read_bounded(request)
+        if body is None:
+            return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes",
+                                  "send a smaller body")
+        return await handler(request, body)
+
+    return answer
+
+
+async def read_bounded(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None when it is (or says it is) longer than `limit` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
+
+
+def local_port(request: web.Request) -> int:
+    """The port the request arrived on (0 when unknown)."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    return int(sockname[1]) if isinstance(sockname, tuple) and len(sockname) >= 2 else 0
 
 
 def _template(request: web.Request) -> str:

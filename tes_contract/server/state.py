@@ -8,6 +8,7 @@ from aiohttp import web
 from tes_contract.contract.formats import url_host
 from tes_contract.server.breaker import Upstreams
 from tes_contract.server.push import Broadcaster
+from tes_contract.server.security import Guard
 from tes_contract.server.settings import Settings
 from tes_contract.server.snapshot import SharedSnapshot, StatusSources
 from tes_contract.server.traffic import TrafficWindow
@@ -45,3 +46,4 @@ UPSTREAMS = web.AppKey("upstreams", Upstreams)
 SOURCES = web.AppKey("status_sources", StatusSources)
 SNAPSHOTS = web.AppKey("shared_snapshot", SharedSnapshot)
 BROADCASTER = web.AppKey("push_broadcaster", Broadcaster)
+GUARD = web.AppKey("guard", Guard)

@@ -106,3 +106,18 @@ def test_sigterm_with_a_request_waiting_on_a_hanging_upstream_stops_within_secon
         assert process.returncode == 0
         assert time.monotonic() - started < 5.0  # not the 30 s upstream timeout, not aiohttp's 60 s
         assert len(outcome) == 1  # the waiting client got an answer or a closed connection, not silence
+
+
+def test_serve_prints_the_dashboard_url_with_the_token_file_s_token_once():
+    process, url, events = _start()
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        token_event = next(e for e in events if e["event"] == "dev_token")
+        token = Path(token_event["file"]).read_text().strip()
+        assert line == f"dashboard: {url}/#token={token}"
+        assert httpx.get(f"{url}/api/dev/status", headers={"Host": "evil.example"}, timeout=10).status_code == 403
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=20)
+    assert "dashboard:" not in stdout and token not in stderr and token_event["source"] == "generated"
