@@ -23,6 +23,9 @@ WS_PATH = "/api/dev/status/ws"
 
 async def _serve(aiohttp_server: Any, tiny_upstream: Any, **kwargs: Any) -> tuple[Any, str]:
     kwargs.setdefault("upstream_timeout_ms", 500)
+    # History off: its event messages (EVENTS-PUSH) would interleave with the status frames read here, and
+    # its sampler adds upstream calls; the history group checks the events' push.
+    kwargs.setdefault("history", False)
     app = create_app(Settings(port=0, tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url,
                               **kwargs))
     server = await aiohttp_server(app)
