@@ -13,6 +13,7 @@ from tes_contract.conformance.checks.live import (
     first_frame_in_time,
     frames_every_interval,
     frames_valid_and_monotonic,
+    one_snapshot_per_tick,
     ping_answered,
     plain_get_needs_upgrade,
 )
@@ -71,9 +72,14 @@ def test_connect_count_ping_close_upgrade():
         == {"LIVE-UPGRADE"}
 
 
+def test_once_catches_a_timer_per_connection():
+    assert list(one_snapshot_per_tick(4, 5, 20)) == []  # a tick on the window's edge
+    assert _clauses(one_snapshot_per_tick(4, 80, 20)) == {"LIVE-ONCE"}
+
+
 def test_live_group_passes_the_reference_server():
     result = run_conformance(Options(server=SERVE, groups=("live",), profiles=("core", "live")))
     assert result.failed_clauses() == set()
     for clause in ("LIVE-UPGRADE", "LIVE-CONNECT", "LIVE-INTERVAL", "LIVE-DATA", "LIVE-COUNT", "LIVE-PING",
-                   "LIVE-CLOSE"):
+                   "LIVE-ONCE", "LIVE-CLOSE"):
         assert result.status_of(clause) == "passed", clause

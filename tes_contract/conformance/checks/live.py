@@ -128,6 +128,15 @@ def ping_answered(elapsed_s: float | None) -> Iterator[Failure]:
         yield Failure("LIVE-PING", f"a pong within 1 s (+{CONNECT_SLACK_S} s slack)", shown)
 
 
+@check("LIVE-ONCE")
+def one_snapshot_per_tick(calls_one: int, calls_many: int, subscribers: int) -> Iterator[Failure]:
+    """Upstream calls per interval with many subscribers are no more than with one (one tick of slack)."""
+    if calls_many > calls_one + 1:
+        yield Failure("LIVE-ONCE", f"worker calls with {subscribers} subscribers <= those with 1 (+1 for a tick "
+                      "on the window's edge), over the same number of intervals",
+                      f"{calls_many} with {subscribers}, {calls_one} with 1 (mock journal)")
+
+
 @check("LIVE-CLOSE")
 def closed_going_away(codes: list[int | None]) -> Iterator[Failure]:
     """On SIGTERM every socket is closed by the server with 1001."""
@@ -138,4 +147,4 @@ def closed_going_away(codes: list[int | None]) -> Iterator[Failure]:
 
 
 CHECKS = (first_push_is_status, plain_get_needs_upgrade, first_frame_in_time, frames_valid_and_monotonic,
-          frames_every_interval, connections_counted, ping_answered, closed_going_away)
+          frames_every_interval, connections_counted, ping_answered, one_snapshot_per_tick, closed_going_away)

@@ -20,6 +20,7 @@ from tes_contract.conformance.checks.live import (
     first_frame_in_time,
     frames_every_interval,
     frames_valid_and_monotonic,
+    one_snapshot_per_tick,
     ping_answered,
     plain_get_needs_upgrade,
 )
@@ -30,6 +31,7 @@ LIVE_PATH = "/api/dev/status/ws"
 INTERVAL_MS = 250
 LIVE_ENV = {"TES_PUSH_INTERVAL_MS": str(INTERVAL_MS)}
 COUNT = 3
+SUBSCRIBERS = 20
 
 
 def _url(ctx: GroupContext) -> str:
@@ -86,6 +88,37 @@ async def _ping(ctx: GroupContext, ws: ClientConnection) -> None:
     ctx.check(ping_answered, ctx.scenario("websocket-ping"), elapsed)
 
 
+async def _calls_over_intervals(ctx: GroupContext, intervals: int) -> int:
+    assert ctx.mocks is not None
+    await ctx.mocks.clear_journal("worker")
+    await asyncio.sleep(intervals * INTERVAL_MS / 1000)
+    return len(await ctx.mocks.journal("worker"))
+
+
+async def _once(ctx: GroupContext) -> None:
+    """Worker calls over 4 intervals with 1 subscriber, then with SUBSCRIBERS (after their first frames)."""
+    if ctx.mocks is None:
+        return
+    first = await _open(ctx)
+    await _frames(first, 0.05)
+    calls_one = await _calls_over_intervals(ctx, 4)
+    others = [await _open(ctx) for _ in range(SUBSCRIBERS - 1)]
+    readers = [asyncio.create_task(_drain(ws)) for ws in [first, *others]]
+    await asyncio.sleep(INTERVAL_MS / 1000)  # every greeting's snapshot done before counting
+    calls_many = await _calls_over_intervals(ctx, 4)
+    for reader in readers:
+        reader.cancel()
+    for ws in [first, *others]:
+        await ws.close()
+    ctx.check(one_snapshot_per_tick, ctx.scenario("websocket-subscribers"), calls_one, calls_many, SUBSCRIBERS)
+
+
+async def _drain(ws: ClientConnection) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for _ in ws:
+            pass
+
+
 async def _close_on_sigterm(ctx: GroupContext) -> None:
     if not ctx.managed or ctx.server is None:
         return  # only a managed server can be sent SIGTERM: LIVE-CLOSE stays "not checked"
@@ -120,4 +153,5 @@ async def run_live(ctx: GroupContext) -> None:
     ctx.check(frames_valid_and_monotonic, ctx.scenario("websocket-data"), frames + more)
     await ws.close()
     await _count(ctx)
+    await _once(ctx)
     await _close_on_sigterm(ctx)
