@@ -95,8 +95,9 @@ class Process:
             if self.popen.poll() is not None:
                 break
             time.sleep(0.05)
+        output = Path(self.log.name).read_text()
         self.stop()
-        raise SystemExit(f"{self.name} did not start:\n{Path(self.log.name).read_text()}")
+        raise SystemExit(f"{self.name} did not start:\n{output}")
 
     def stop(self) -> None:
         if self.popen.poll() is None:
@@ -112,7 +113,10 @@ class Process:
 def start_server(name: str, mocks: dict[str, str], *extra: str, timeout_ms: int = 5000) -> Process:
     argv = [sys.executable, "-m", "tes_contract", "serve", "--port", "0", "--tmux-status-url", mocks["tmux"],
             "--worker-api-url", mocks["worker"], "--timeout-ms", str(timeout_ms), *extra]
-    return Process(name, argv, r'"event": "listening", "url": "([^"]+)"')
+    # Each server its own state dir: two on one history database refuse to start.
+    state = tempfile.mkdtemp(prefix=f"bench-{name}-state-")
+    return Process(name, argv, r'"event": "listening", "url": "([^"]+)"',
+                   {"TES_STATE_DIR": f"{state}/state", "TES_EVENT_LOG": f"{state}/events.log"})
 
 
 # ---------------------------------------------------------------------------------------------- load
