@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tes_contract.conformance import Options, run_conformance
 from tes_contract.conformance.checks.live import (
+    change_pushed_in_time,
     closed_going_away,
     connections_counted,
     first_frame_in_time,
@@ -77,9 +78,16 @@ def test_once_catches_a_timer_per_connection():
     assert _clauses(one_snapshot_per_tick(4, 80, 20)) == {"LIVE-ONCE"}
 
 
+def test_change_only_on_the_next_tick_is_caught():
+    assert list(change_pushed_in_time("telemetryStatus", 0.02)) == []
+    assert list(change_pushed_in_time("telemetryStatus", -0.01)) == []  # pushed before the answer was read
+    assert _clauses(change_pushed_in_time("trafficMode", 0.6)) == {"LIVE-CHANGE"}  # waited for a tick
+    assert _clauses(change_pushed_in_time("trafficMode", None)) == {"LIVE-CHANGE"}
+
+
 def test_live_group_passes_the_reference_server():
     result = run_conformance(Options(server=SERVE, groups=("live",), profiles=("core", "live")))
     assert result.failed_clauses() == set()
     for clause in ("LIVE-UPGRADE", "LIVE-CONNECT", "LIVE-INTERVAL", "LIVE-DATA", "LIVE-COUNT", "LIVE-PING",
-                   "LIVE-ONCE", "LIVE-CLOSE"):
+                   "LIVE-ONCE", "LIVE-CHANGE", "LIVE-CLOSE"):
         assert result.status_of(clause) == "passed", clause

@@ -128,6 +128,20 @@ def ping_answered(elapsed_s: float | None) -> Iterator[Failure]:
         yield Failure("LIVE-PING", f"a pong within 1 s (+{CONNECT_SLACK_S} s slack)", shown)
 
 
+#: LIVE-CHANGE's 100 ms, plus this slack for the harness's and the server's scheduling on a busy CI machine.
+CHANGE_SLACK_S = 0.15
+
+
+@check("LIVE-CHANGE")
+def change_pushed_in_time(what: str, lag_s: float | None) -> Iterator[Failure]:
+    """The push showing a new value arrives within 100 ms of the answer that first showed (or caused) it."""
+    if lag_s is None:
+        yield Failure("LIVE-CHANGE", f"a push showing the new {what}", "none within 2 s")
+    elif lag_s > 0.1 + CHANGE_SLACK_S:
+        yield Failure("LIVE-CHANGE", f"the push showing the new {what} within 100 ms (+{CHANGE_SLACK_S} s slack)",
+                      f"{lag_s * 1000:.0f} ms after the answer")
+
+
 @check("LIVE-ONCE")
 def one_snapshot_per_tick(calls_one: int, calls_many: int, subscribers: int) -> Iterator[Failure]:
     """Upstream calls per interval with many subscribers are no more than with one (one tick of slack)."""
@@ -147,4 +161,5 @@ def closed_going_away(codes: list[int | None]) -> Iterator[Failure]:
 
 
 CHECKS = (first_push_is_status, plain_get_needs_upgrade, first_frame_in_time, frames_valid_and_monotonic,
-          frames_every_interval, connections_counted, ping_answered, one_snapshot_per_tick, closed_going_away)
+          frames_every_interval, connections_counted, ping_answered, change_pushed_in_time, one_snapshot_per_tick,
+          closed_going_away)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from tes_contract.conformance.checks.live import (
+    change_pushed_in_time,
     closed_going_away,
     connections_counted,
     first_frame_in_time,
@@ -119,6 +122,63 @@ async def _drain(ws: ClientConnection) -> None:
             pass
 
 
+def _telemetry(data: Any) -> Any:
+    return data["meta"]["telemetryStatus"]
+
+
+def _mode(data: Any) -> Any:
+    return data["vector"]["directions"]["trafficMode"]
+
+
+async def _push_showing(ws: ClientConnection, field: Callable[[Any], Any], unwanted: str) -> float | None:
+    """When the first status push whose field is not `unwanted` arrives (None: not within 2 s)."""
+    deadline = time.monotonic() + 2.0
+    with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+        while (left := deadline - time.monotonic()) > 0:
+            document = json.loads(await asyncio.wait_for(ws.recv(), left))
+            with contextlib.suppress(KeyError, TypeError):
+                if document.get("type") == "status" and field(document["data"]) != unwanted:
+                    return time.monotonic()
+    return None
+
+
+async def _change(ctx: GroupContext) -> None:
+    """(a) worker mock down: push vs the first status answer showing it; (b) 5xx until trafficMode moves."""
+    if ctx.mocks is None:
+        return
+    ws = await _open(ctx)
+    await _frames(ws, 0.05)
+    reader = asyncio.create_task(_push_showing(ws, _telemetry, "healthy"))
+    await ctx.mocks.set("worker", "down")
+    shown: float | None = None
+    for _ in range(50):
+        exchange = await ctx.client.request("GET", STATUS_PATH)
+        with contextlib.suppress(KeyError, TypeError):
+            if _telemetry(exchange.body) != "healthy":
+                shown = time.monotonic()
+                break
+    arrival = await reader
+    lag = None if arrival is None or shown is None else arrival - shown
+    ctx.check(change_pushed_in_time, ctx.scenario("websocket-change-telemetry"), "telemetryStatus", lag)
+    reader = asyncio.create_task(_push_showing(ws, _mode, "normal"))
+    answers: list[float] = []
+    while not reader.done() and len(answers) < 200:
+        exchange = await ctx.client.request("GET", "/api/dev/workers")
+        if exchange.status is None or exchange.status < 500:
+            break
+        answers.append(time.monotonic())
+    if not answers or (not reader.done() and len(answers) < 200):
+        reader.cancel()
+        ctx.notes["live_change"] = "GET /api/dev/workers gives no 5xx: the trafficMode push not driven"
+    else:
+        arrival = await reader
+        before = [t for t in answers if arrival is not None and t <= arrival]
+        lag = None if arrival is None else arrival - (before[-1] if before else answers[0])
+        ctx.check(change_pushed_in_time, ctx.scenario("websocket-change-traffic"), "trafficMode", lag)
+    await ws.close()
+    await ctx.mocks.healthy()
+
+
 async def _close_on_sigterm(ctx: GroupContext) -> None:
     if not ctx.managed or ctx.server is None:
         return  # only a managed server can be sent SIGTERM: LIVE-CLOSE stays "not checked"
@@ -154,4 +214,5 @@ async def run_live(ctx: GroupContext) -> None:
     await ws.close()
     await _count(ctx)
     await _once(ctx)
+    await _change(ctx)
     await _close_on_sigterm(ctx)
