@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tes_contract.contract.formats import url_host
+from tes_contract.errors import ConfigError
 from tes_contract.server.settings import Settings
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -136,15 +137,18 @@ def load_token(settings: Settings) -> tuple[str, Path | None]:
     if settings.dev_token is not None:
         return settings.dev_token, None
     token = secrets.token_urlsafe(32)
-    directory = Path(settings.state_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / TOKEN_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    path = Path(settings.state_dir) / TOKEN_FILE
     try:
-        os.fchmod(fd, 0o600)  # an older file of another mode keeps its mode through O_CREAT
-        os.write(fd, (token + "\n").encode())
-    finally:
-        os.close(fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # an older file of another mode keeps its mode through O_CREAT
+            os.write(fd, (token + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"TES_STATE_DIR={settings.state_dir!r}: cannot write the dev token to {path} "
+                          f"({exc.strerror or exc})") from None
     return token, path
 
 

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import hdrs, web
 from aiohttp.test_utils import TestServer
 
+from tes_contract.errors import ConfigError
 from tes_contract.server import Settings, create_app, logs
 from tes_contract.server.http import accounted, guarded, json_response, method_not_allowed
 from tes_contract.server.security import MAX_BODY_BYTES, TOKEN_FILE, load_token
@@ -132,3 +133,9 @@ async def test_the_log_names_the_token_file_never_the_token(tmp_path: Path):
         logs.logger.removeHandler(handler)
     text = stream.getvalue()
     assert str(tmp_path / TOKEN_FILE) in text and token not in text
+
+
+def test_a_state_dir_that_is_a_file_is_a_config_error_naming_it(tmp_path: Path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="TES_STATE_DIR='.*file': cannot write the dev token"):
+        load_token(Settings(state_dir=str(tmp_path / "file")))
