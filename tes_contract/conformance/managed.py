@@ -162,7 +162,8 @@ class ManagedServer:
         deadline = time.monotonic() + self.startup_timeout_s
         while True:
             if self.process.returncode is not None:
-                raise SetupError(f"the server {self.command!r} exited with code {self.process.returncode} before "
+                raise SetupError(f"group {self.name}: the server {self.command!r} exited with code "
+                                 f"{self.process.returncode} before "
                                  f"listening on {self.host}:{self.port} (TES_PORT); its last output:\n"
                                  f"{self.log_tail() or '(nothing)'}")
             try:
@@ -176,7 +177,8 @@ class ManagedServer:
             except (OSError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise SetupError(f"the server {self.command!r} did not listen on {self.host}:{self.port} (TES_HOST, "
+                raise SetupError(f"group {self.name}: the server {self.command!r} did not listen on "
+                                 f"{self.host}:{self.port} (TES_HOST, "
                                  f"TES_PORT) within {self.startup_timeout_s:.0f} s; its last output:\n"
                                  f"{self.log_tail() or '(nothing)'}")
             await asyncio.sleep(0.05)

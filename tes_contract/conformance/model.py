@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -90,6 +92,37 @@ class Exchange:
         return not (self.received_at < other.sent_at or other.received_at < self.sent_at)
 
 
+def describe_returncode(code: int) -> str:
+    """`exited with code 2` or `was killed by signal SIGKILL (9)`."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "a signal"
+    return f"was killed by signal {name} ({-code})"
+
+
+@dataclass(frozen=True)
+class ServerExit:
+    """A server under test that ended while the harness drove it (or a live server that went away)."""
+
+    group: str
+    at_s: float  # seconds into the run
+    description: str  # "exited with code 1", "was killed by signal SIGKILL (9)", "stopped accepting connections"
+    output: str = ""  # its last output lines (managed mode)
+    returncode: int | None = None
+
+    def summary(self) -> str:
+        """One line: which group, when, how."""
+        return f"the server of group {self.group} {self.description} {self.at_s:.1f} s into the run"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The exit as a JSON-ready mapping."""
+        return {"group": self.group, "at_s": round(self.at_s, 3), "description": self.description,
+                "returncode": self.returncode, "output": self.output}
+
+
 @dataclass
 class Outcome:
     """The verdict of one clause in one scenario."""
@@ -100,6 +133,8 @@ class Outcome:
     checks: set[str] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
     note: str = ""
+    first_at: float = field(default_factory=time.monotonic, repr=False, compare=False)
+    failed_at: list[float] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def profile(self) -> str:
@@ -119,6 +154,9 @@ class ConformanceResult:
     wall_s: float = 0.0
     exchanges: int = 0
     servers: list[dict[str, Any]] = field(default_factory=list)  # managed: group, pid, url of each server
+    #: Servers that ended while driven (each reported once) and groups cut short, group -> why.
+    server_exits: list[ServerExit] = field(default_factory=list)
+    stopped_groups: dict[str, str] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[Failure]:
@@ -127,8 +165,9 @@ class ConformanceResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every checked clause passed, 1 when any failed."""
-        return 1 if any(o.status == "failed" for o in self.outcomes.values()) else 0
+        """0 when every checked clause passed and every server stayed up, 1 when any failed or exited."""
+        failed = any(o.status == "failed" for o in self.outcomes.values())
+        return 1 if failed or self.server_exits else 0
 
     def status_of(self, clause: str) -> Status | None:
         """The clause's verdict over all scenarios (failed wins), or None when never checked."""
@@ -160,11 +199,44 @@ class Recorder:
         self._on_event = on_event
         #: Set when the run is being torn down (Ctrl-C, a setup error): what groups see then is not judged.
         self.closed = False
+        self._started = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Seconds since the run began."""
+        return time.monotonic() - self._started
+
+    def stop_group(self, group: str, why: str, *, since: float | None = None) -> None:
+        """Judge nothing more of `group` (its server exited, its budget ran out); with `since` (a
+        `time.monotonic()`), also forget the failures it recorded from then on: what a dying server
+        answered in its last moments is its exit, reported once, not many failures."""
+        with self._lock:
+            if group in self.result.stopped_groups:
+                return
+            self.result.stopped_groups[group] = why
+            if since is None:
+                return
+            for key, outcome in list(self.result.outcomes.items()):
+                if key[1].split("/", 1)[0] != group:
+                    continue
+                kept = [(f, t) for f, t in zip(outcome.failures, outcome.failed_at, strict=True) if t < since]
+                outcome.failures, outcome.failed_at = [f for f, _ in kept], [t for _, t in kept]
+                if outcome.first_at >= since:
+                    del self.result.outcomes[key]
+                elif outcome.status == "failed" and not outcome.failures:
+                    outcome.status = "passed"
+
+    def server_exited(self, exit: ServerExit) -> None:
+        """Remember a server's exit (once per group)."""
+        with self._lock:
+            if all(e.group != exit.group for e in self.result.server_exits):
+                self.result.server_exits.append(exit)
 
     def record(self, check: str, clauses: Iterable[str], scenario: str, failures: Iterable[Failure],
-               *, context: Failure | None = None) -> list[Failure]:
-        """Mark `clauses` checked by `check` in `scenario`; add `failures`, filled in from `context`."""
-        if self.closed:
+               *, context: Failure | None = None, force: bool = False) -> list[Failure]:
+        """Mark `clauses` checked by `check` in `scenario`; add `failures`, filled in from `context`.
+
+        Nothing is recorded once the run is torn down, or for a group stopped (unless `force`)."""
+        if self.closed or (not force and scenario.split("/", 1)[0] in self.result.stopped_groups):
             return []
         filled = []
         for failure in failures:
@@ -186,6 +258,7 @@ class Recorder:
                 outcome.status = "failed"
                 if len(outcome.failures) < 20 and failure not in outcome.failures:
                     outcome.failures.append(failure)
+                    outcome.failed_at.append(time.monotonic())
         if self._on_event:
             for failure in filled:
                 self._on_event("failure", f"{failure.clause} [{scenario}] expected {failure.expected}; "

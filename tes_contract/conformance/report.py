@@ -39,9 +39,15 @@ def clause_rows(result: ConformanceResult) -> list[dict[str, Any]]:
             "scenarios": len(outcomes), "failed": sum(1 for o in outcomes if o.status == "failed"),
             "checks": sorted({c for o in outcomes for c in o.checks}),
             "note": result.not_implemented.get(clause.profile, "") if status == "not implemented"
-            else "the harness has no check for it yet" if clause.id in UNCHECKED and status == "not checked" else "",
+            else "the harness has no check for it yet" if clause.id in UNCHECKED and status == "not checked"
+            else _exited_note(result) if status == "not checked" else "",
         })
     return rows
+
+
+def _exited_note(result: ConformanceResult) -> str:
+    groups = ", ".join(e.group for e in result.server_exits)
+    return f"not checked: the server exited (group {groups})" if groups else ""
 
 
 def as_json(result: ConformanceResult) -> dict[str, Any]:
@@ -50,6 +56,7 @@ def as_json(result: ConformanceResult) -> dict[str, Any]:
         "target": result.target, "profiles": list(result.profiles), "seed": result.seed,
         "wall_s": round(result.wall_s, 3), "exit_code": result.exit_code, "exchanges": result.exchanges,
         "not_implemented": result.not_implemented, "servers": result.servers,
+        "server_exits": [e.as_dict() for e in result.server_exits], "stopped_groups": result.stopped_groups,
         "clauses": clause_rows(result),
         "outcomes": [
             {"clause": o.clause, "profile": o.profile, "scenario": o.scenario, "status": o.status,
@@ -148,9 +155,15 @@ def print_summary(result: ConformanceResult, stream: IO[str] = sys.stdout) -> No
             stream.write(_failure_text(failure) + "\n")
     for profile, reason in result.not_implemented.items():
         stream.write(f"profile {profile}: not implemented ({reason})\n")
+    for exit in result.server_exits:
+        output = "".join(f"    | {line}\n" for line in (exit.output or "(nothing)").splitlines())
+        stream.write(f"\nSERVER EXITED: {exit.summary()}; that group's remaining checks did not run. "
+                     f"Its last output:\n{output}")
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("passed", "failed", "not implemented",
                                                                      "not checked")}
     verdict = "FAILED" if result.exit_code else "PASSED"
+    if result.server_exits:
+        verdict += f" ({len(result.server_exits)} server exit(s))"
     stream.write(f"\n{verdict}: {counts['passed']} clauses passed, {counts['failed']} failed, "
                  f"{counts['not implemented']} not implemented, {counts['not checked']} not checked; "
                  f"{result.exchanges} requests; seed {result.seed}; wall time {result.wall_s:.1f} s\n")

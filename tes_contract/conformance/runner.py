@@ -15,7 +15,7 @@ import aiohttp
 from tes_contract.conformance.client import Client
 from tes_contract.conformance.groups import GROUPS, Group, GroupContext, finish_group
 from tes_contract.conformance.managed import ManagedServer, private_state, split_command
-from tes_contract.conformance.model import ConformanceResult, Recorder
+from tes_contract.conformance.model import ConformanceResult, Recorder, ServerExit, describe_returncode
 from tes_contract.conformance.scenarios import HEALTHY, Mocks
 from tes_contract.contract.clauses import PROFILES
 from tes_contract.contract.rules import DEFAULT_TIMEOUT_MS
@@ -124,22 +124,75 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
                                         "port": server.port}
             recorder.result.servers.append(entry)
             quiet.count("ready")
-            if not group.heavy:
-                recorder.progress(f"{group.name}: waiting for the heavy groups to finish")
-                await quiet.event.wait()
-            answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
-            async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
-                ctx = _context(group, options, client, recorder, Mocks(mocks), stop, timeout_ms, server)
-                recorder.progress(f"{group.name}: running")
-                started = time.monotonic()
-                try:
-                    await group.run(ctx)
-                finally:
-                    if group.heavy:
-                        quiet.count("heavy")
-                await finish_group(ctx)
-                entry["output_tail"] = server.log_tail(40)  # the HTML report shows it; the log goes at stop
-                recorder.progress(f"{group.name}: done in {time.monotonic() - started:.1f} s")
+            group_stop = _GroupStop(stop)
+            drive = asyncio.ensure_future(_drive(group, options, recorder, group_stop, quiet, mocks, server,
+                                                 timeout_ms, entry))
+            # A group that stops or kills its own server (restarts, SIGTERM) is not watched.
+            exited = asyncio.ensure_future(server.process.wait() if not group.controls_server
+                                           else asyncio.Event().wait())
+            try:
+                await asyncio.wait({drive, exited}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not drive.done():
+                    group_stop.set()
+                    drive.cancel()
+                    await asyncio.gather(drive, return_exceptions=True)
+                exited.cancel()
+            if drive.done() and not drive.cancelled() and drive.exception() is None:
+                return
+            if exited.done() and not exited.cancelled():
+                _report_exit(group, recorder, server, exited.result())
+            else:
+                drive.result()
+
+
+class _GroupStop(threading.Event):
+    """A group's stop: set for the group alone (its server exited), or by the run's stop."""
+
+    def __init__(self, run: threading.Event) -> None:
+        super().__init__()
+        self._run = run
+
+    def is_set(self) -> bool:
+        return super().is_set() or self._run.is_set()
+
+
+#: Failures a group recorded this long before its server's exit was seen are forgotten: what a dying
+#: server answered in its last moments is its exit, reported once.
+EXIT_WINDOW_S = 1.0
+
+
+def _report_exit(group: Group, recorder: Recorder, server: ManagedServer, returncode: int) -> None:
+    """A server that ended during its group: one finding (when, how, its last output); the group's checks
+    that had not run are "not checked"."""
+    exit = ServerExit(group.name, recorder.elapsed(), describe_returncode(returncode), server.log_tail(),
+                      returncode)
+    recorder.stop_group(group.name, f"not checked: the server {exit.description}",
+                        since=time.monotonic() - EXIT_WINDOW_S)
+    recorder.server_exited(exit)
+    recorder.progress(f"{group.name}: {exit.summary()}; the group's remaining checks did not run")
+
+
+async def _drive(group: Group, options: Options, recorder: Recorder, stop: threading.Event, quiet: _Quiet,
+                 mocks: MockUpstreams, server: ManagedServer, timeout_ms: float, entry: dict[str, object]
+                 ) -> None:
+    """Wait for the quiet moment (timing-sensitive groups), run the group's scenarios and its final checks."""
+    try:
+        if not group.heavy:
+            recorder.progress(f"{group.name}: waiting for the heavy groups to finish")
+            await quiet.event.wait()
+        answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
+        async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
+            ctx = _context(group, options, client, recorder, Mocks(mocks), stop, timeout_ms, server)
+            recorder.progress(f"{group.name}: running")
+            started = time.monotonic()
+            await group.run(ctx)
+            await finish_group(ctx)
+            entry["output_tail"] = server.log_tail(40)  # the HTML report shows it; the log goes at stop
+            recorder.progress(f"{group.name}: done in {time.monotonic() - started:.1f} s")
+    finally:
+        if group.heavy:
+            quiet.count("heavy")
 
 
 async def _run_live(options: Options, recorder: Recorder, stop: threading.Event) -> None:

@@ -38,10 +38,10 @@ GROUPS: tuple[Group, ...] = (
     Group("http", run_surface, needs_mocks=False, heavy=True),
     Group("payloads-worker", run_worker_payloads, heavy=True),
     Group("payloads-tmux", run_tmux_payloads, heavy=True),
-    Group("live", run_live, needs_fresh=True, profile="live", env=LIVE_ENV),
+    Group("live", run_live, needs_fresh=True, profile="live", env=LIVE_ENV, controls_server=True),
     Group("metrics", run_metrics, needs_fresh=True, profile="metrics"),
-    Group("history", run_history, needs_fresh=True, profile="history", env=HISTORY_ENV),
-    Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV),
+    Group("history", run_history, needs_fresh=True, profile="history", env=HISTORY_ENV, controls_server=True),
+    Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV, controls_server=True),
 )
 
 __all__ = ["GROUPS", "Group", "GroupContext", "finish_group", "run_surface"]

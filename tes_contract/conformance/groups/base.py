@@ -151,6 +151,8 @@ class Group:
     heavy: bool = False
     #: The profile whose clauses the group tests: it runs only when that profile is asked for.
     profile: str = "core"
+    #: Stops, signals or restarts its own server: the runner does not report that server's exits.
+    controls_server: bool = False
     #: More TES_* variables of the group's server (managed mode).
     env: Mapping[str, str] = field(default_factory=dict)
 
