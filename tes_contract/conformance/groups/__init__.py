@@ -41,7 +41,8 @@ GROUPS: tuple[Group, ...] = (
     Group("live", run_live, needs_fresh=True, profile="live", env=LIVE_ENV, controls_server=True),
     Group("metrics", run_metrics, needs_fresh=True, profile="metrics"),
     Group("history", run_history, needs_fresh=True, profile="history", env=HISTORY_ENV, controls_server=True),
-    Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV, controls_server=True),
+    Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV,
+          controls_server=True),
 )
 
 __all__ = ["GROUPS", "Group", "GroupContext", "finish_group", "run_surface"]
