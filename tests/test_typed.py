@@ -10,9 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VALID = ROOT / "examples" / "valid"
 # example file prefix -> (generated module, TypedDict); longest prefix first
-KINDS = [("status-push", "status_push", "StatusPush"), ("status", "enhanced_status", "EnhancedStatusData"),
+KINDS = [("status-history", "status_history", "StatusHistory"), ("status-push", "status_push", "StatusPush"),
+         ("status", "enhanced_status", "EnhancedStatusData"),
          ("error", "error", "ErrorBody"), ("tmux-status", "tmux_status", "TmuxStatus"),
-         ("worker-status", "worker_status", "WorkerStatus"), ("worker-list", "worker_list", "WorkerList")]
+         ("worker-status", "worker_status", "WorkerStatus"), ("worker-list", "worker_list", "WorkerList"),
+         ("events", "events", "Events"), ("alert", "alert", "Alert")]
 
 
 def _kind(name: str) -> tuple[str, str]:
