@@ -263,6 +263,10 @@ class Recorder:
             for failure in filled:
                 self._on_event("failure", f"{failure.clause} [{scenario}] expected {failure.expected}; "
                                           f"observed {failure.observed}")
+            failed = {f.clause for f in filled}
+            group = scenario.split("/", 1)[0]
+            for id in sorted(touched):  # the live view counts each group's clauses from these
+                self._on_event("verdict", f"{group}: {id} {'failed' if id in failed else 'passed'}")
         return filled
 
     def not_implemented(self, profile: str, reason: str, clauses: Iterable[str]) -> None:

@@ -1,9 +1,11 @@
 """What a run shows as it goes: the event log with times (the HTML report's timeline) and the console view.
 
-The runner reports `("progress" | "failure", text)` events; a progress text starts with the group's name
-(`"http: running"`, `"http: done in 3.2 s"`). `RunLog` keeps every event with its time so the report can
-draw each group's span; `LiveView` redraws one line per group in place on a terminal (rich) and falls
-back to one plain line per event when stdout is not a terminal, so CI logs stay readable.
+The runner reports `("progress" | "failure" | "verdict", text)` events; a progress text starts with the
+group's name (`"http: running"`, `"http: done in 3.2 s"`), a verdict is `"http: STATUS-HTTP-2 failed"`.
+`RunLog` keeps every event with its time so the report can draw each group's span, and counts each group's
+clauses passed and failed so far; `LiveView` redraws one line per group in place on a terminal (rich) and
+falls back to one plain line per event (verdicts only counted) when stdout is not a terminal, so CI logs
+stay readable.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import IO, Any
 
 _GROUP = re.compile(r"^([a-z][a-z0-9-]*): (.*)$")
 _CLAUSE = re.compile(r"^([A-Z][A-Z0-9-]+) \[")
+_VERDICT = re.compile(r"^([a-z][a-z0-9-]*): ([A-Z][A-Z0-9-]+) (passed|failed)$")
 
 
 @dataclass
@@ -31,6 +34,8 @@ class GroupSpan:
     running_s: float | None = None
     done: bool = False
     failures: int = 0
+    passed: set[str] = field(default_factory=set)  # clauses judged so far with no failure in this group
+    failed: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -47,6 +52,9 @@ class RunLog:
         """Record one event (the runner's `on_event` signature)."""
         at = time.monotonic() - self.started
         with self._lock:
+            if kind == "verdict":
+                self._verdict(at, text)
+                return
             self.events.append((at, kind, text))
             if kind == "failure":
                 if match := _CLAUSE.match(text):
@@ -65,6 +73,19 @@ class RunLog:
                 span.running_s = at
             if state.startswith("done"):
                 span.done = True
+
+    def _verdict(self, at: float, text: str) -> None:
+        """Count one judged clause in its group (a clause failed once stays failed)."""
+        match = _VERDICT.match(text)
+        if match is None:
+            return
+        name, clause, verdict = match.groups()
+        span = self.groups.setdefault(name, GroupSpan(name, at, at))
+        if verdict == "failed":
+            span.failed.add(clause)
+            span.passed.discard(clause)
+        elif clause not in span.failed:
+            span.passed.add(clause)
 
     def timeline(self) -> list[dict[str, Any]]:
         """Each group's span as JSON-ready rows, in start order, with the run's total for scaling."""
@@ -92,24 +113,28 @@ class LiveView:
         if self._live is not None:
             self._live.update(self._render())
             return
+        if kind == "verdict":  # counted in the log; one per judged clause is too many lines for CI
+            return
         self.stream.write(f"{'FAIL' if kind == 'failure' else '  ..'} {text}\n")
         self.stream.flush()
 
     def _render(self) -> Any:
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
         table = Table.grid(padding=(0, 2))
-        for name in ("group", "state", "failures"):
+        for name in ("group", "state", "clauses", "failures"):
             table.add_column(name)
         with self.log._lock:
             spans = list(self.log.groups.values())
             failed = dict(self.log.failed_clauses)
         for span in spans:
             mark = "[green]done[/]" if span.done else "[cyan]...[/]"
-            table.add_row(f"{mark} {span.name}", span.state, str(span.failures or ""))
+            counts = f"{len(span.passed)} passed, {len(span.failed)} failed" if span.passed or span.failed else ""
+            table.add_row(f"{mark} {span.name}", span.state, counts, str(span.failures or ""))
         summary = ", ".join(f"{clause} x{n}" for clause, n in sorted(failed.items())) or "none"
-        table.add_row("", f"[bold]failed clauses so far:[/] {len(failed)} ({summary})", "")
-        return table
+        return Group(table, Text.from_markup(f"[bold]failed clauses so far:[/] {len(failed)} ({summary})"))
 
     @contextmanager
     def shown(self) -> Iterator[LiveView]:

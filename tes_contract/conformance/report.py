@@ -108,6 +108,8 @@ def progress_printer(stream: IO[str]) -> Callable[[str, str], None]:
     console = _console(stream)
 
     def show(kind: str, text: str) -> None:
+        if kind == "verdict":  # one per judged clause: counted by the live view, too many to print
+            return
         if console is not None:
             style = "red" if kind == "failure" else "dim"
             console.print(f"{'FAIL' if kind == 'failure' else '  ..'} {text}", style=style, highlight=False,

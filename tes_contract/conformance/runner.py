@@ -298,7 +298,8 @@ def run_conformance(options: Options | None = None, on_event: Callable[[str, str
 
     Args:
         options: what to run (or pass the Options fields as keyword arguments).
-        on_event: called with ("progress" | "failure", text) as the run goes.
+        on_event: called with ("progress" | "failure" | "verdict", text) as the run goes; a verdict is
+            "GROUP: CLAUSE passed|failed" for each clause a check judged.
 
     Example:
         result = run_conformance(server="python -m tes_contract serve")
