@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,15 +30,12 @@ import aiohttp
 import psutil
 from aiohttp import web
 
+from tes_contract.conformance.managed import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = {"connected": 2, "workers": []}
 TMUX = {"online": True, "sessions": []}
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Upstream:
@@ -128,9 +124,9 @@ async def main(counts: list[int], flips: int) -> None:
     app.router.add_get("/tmux", upstream.tmux)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    up_port = _free_port()
+    up_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", up_port).start()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TES_PORT": str(port), "TES_WORKER_API_URL": f"http://127.0.0.1:{up_port}",
            "TES_TMUX_STATUS_URL": f"http://127.0.0.1:{up_port}/tmux", "TES_PUSH_INTERVAL_MS": "1000"}
     server = subprocess.Popen([sys.executable, "-m", "tes_contract", "serve"], cwd=ROOT, env=env,

@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import contextlib
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -37,11 +38,121 @@ def _kill_leftovers() -> None:
 atexit.register(_kill_leftovers)
 
 
+#: Ports `free_port` handed out in this process: never handed out twice, so parallel groups never collide.
+_HANDED_OUT: set[int] = set()
+_RANDOM = random.SystemRandom()  # not the `random` module's state: Hypothesis seeds that during a run
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a port that was free a moment ago (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port free now, for a server to bind: the one function every caller of the kit uses.
+
+    Binding port 0 and closing it (the usual way) races: the kernel hands the same ephemeral port to the
+    next `bind(0)` or outgoing connection of any process before the server binds it. So the port is picked
+    at random *below* the kernel's ephemeral range, where neither ever lands, is never handed out twice by
+    this process, and must bind now (a port in TIME_WAIT fails too, so a server without SO_REUSEADDR can
+    bind it). What is left (another program choosing the same port by hand) `ManagedServer` retries.
+    """
+    low, _ = _ephemeral_range()
+    first = 10_000 if low > 20_000 else 1024
+    for _ in range(500):
+        port = _RANDOM.randint(first, low - 1)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise SetupError(f"no free port on {host} between {first} and {low - 1}")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when a socket holds `port` on `host` (connections in TIME_WAIT aside: they hold nobody off)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+class OutputTail:
+    """The last bytes a server printed: its stdout and stderr on one pipe, drained by the event loop as they
+    come, so a server that prints without end never blocks on a full pipe and costs at most `limit` bytes."""
+
+    def __init__(self, limit: int = 256 * 1024) -> None:
+        self.limit = limit
+        self.total = 0  # bytes printed in all
+        self._tail = bytearray()
+        self._read_fd: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def open(self) -> int:
+        """A new pipe (the tail starts empty); returns the writing end for the child."""
+        self.close()
+        self._tail.clear()
+        self.total = 0
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        self._read_fd, self._loop = read_fd, asyncio.get_running_loop()
+        self._loop.add_reader(read_fd, self._drain)
+        return write_fd
+
+    def _drain(self) -> None:
+        if self._read_fd is None:
+            return
+        for _ in range(16):  # at most 1 MiB per turn of the loop: the harness's own work goes on meanwhile
+            try:
+                chunk = os.read(self._read_fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:  # every writer closed it
+                self.close()
+                return
+            self.total += len(chunk)
+            self._tail += chunk
+            if len(self._tail) > 2 * self.limit:
+                del self._tail[:-self.limit]
+
+    def close(self) -> None:
+        """Read what is waiting, stop watching the pipe and close it (a child left holding it gets EPIPE)."""
+        fd, self._read_fd = self._read_fd, None
+        if fd is None:
+            return
+        assert self._loop is not None
+        self._loop.remove_reader(fd)
+        with contextlib.suppress(OSError):
+            while chunk := os.read(fd, 65536):
+                self.total += len(chunk)
+                self._tail = (self._tail + chunk)[-self.limit:]
+        os.close(fd)
+
+    @property
+    def kept(self) -> int:
+        """Bytes held in memory now."""
+        return len(self._tail)
+
+    def lines(self, count: int = 15) -> str:
+        """The last `count` lines (each cut at 1,000 characters), after a note of the size when it was cut."""
+        self._drain()
+        lines = bytes(self._tail[-self.limit:]).decode(errors="replace").splitlines()[-count:]
+        shown = [line if len(line) <= 1000 else f"{line[:1000]} ... ({len(line)} characters)" for line in lines]
+        if self.total > self.limit:
+            shown.insert(0, f"({self.total} bytes printed in all; the last lines:)")
+        return "\n".join(shown)
 
 
 def _require_free(host: str, port: int) -> None:
@@ -115,12 +226,13 @@ class ManagedServer:
         self.host = host
         if port:
             _require_free(host, port)
+        self._fixed_port = bool(port)
         self.port = port or free_port(host)
         self.startup_timeout_s = startup_timeout_s
         self.cwd = cwd
         self.env = server_environment({**env, "TES_HOST": host, "TES_PORT": str(self.port)})
         self.process: asyncio.subprocess.Process | None = None
-        self._log = Path(tempfile.mkstemp(prefix=f"tes-conform-{name}-", suffix=".log")[1])
+        self.output = OutputTail()
 
     @property
     def url(self) -> str:
@@ -129,10 +241,7 @@ class ManagedServer:
 
     def log_tail(self, lines: int = 15) -> str:
         """The last lines the server printed (stdout and stderr)."""
-        try:
-            return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return self.output.lines(lines)
 
     async def __aenter__(self) -> ManagedServer:
         await self.start()
@@ -142,14 +251,33 @@ class ManagedServer:
         await self.stop()
 
     async def start(self) -> None:
-        """Start the process in its own group and wait (bounded) until it accepts TCP connections."""
-        with self._log.open("wb") as log:
+        """Start the process in its own group and wait (bounded) until it accepts TCP connections.
+
+        When it exits before listening because another program took its port meanwhile (the port is busy
+        once its group is gone), it is started again on another port, up to 3 times; a port taken before the
+        start is changed at once (a group's restart keeps its port when it can)."""
+        for attempt in range(3):
+            if not self._fixed_port and port_in_use(self.host, self.port):
+                self.port = free_port(self.host)
+                self.env["TES_PORT"] = str(self.port)
             try:
-                self.process = await asyncio.create_subprocess_exec(
-                    *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL, stdout=log,
-                    stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-            except OSError as exc:
-                raise SetupError(f"cannot start the server {self.command!r}: {exc.strerror or exc}") from exc
+                await self._start_once()
+                return
+            except SetupError:
+                if self._fixed_port or attempt == 2 or not port_in_use(self.host, self.port):
+                    raise
+
+    async def _start_once(self) -> None:
+        write_fd = self.output.open()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL, stdout=write_fd,
+                stderr=write_fd, start_new_session=True)
+        except OSError as exc:
+            self.output.close()
+            raise SetupError(f"cannot start the server {self.command!r}: {exc.strerror or exc}") from exc
+        finally:
+            os.close(write_fd)
         _LIVE_GROUPS.add(self.process.pid)
         try:
             await self._wait_ready()
@@ -211,7 +339,4 @@ class ManagedServer:
                 pass
         _LIVE_GROUPS.discard(pgid)
         self.process = None
-        try:
-            self._log.unlink()
-        except OSError:
-            pass
+        self.output.close()

@@ -7,7 +7,6 @@ tests. The scenario tests use the project's mock upstreams (`tes_contract.mocks`
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tes_contract.conformance.managed import free_port
 from tes_contract.server import Settings, create_app
 
 HEALTHY_TMUX = {"online": True, "sessions": [
@@ -101,10 +101,7 @@ async def tiny_upstream(aiohttp_server: Callable[..., Awaitable[TestServer]]) ->
 @pytest.fixture
 def closed_port_url() -> str:
     """A loopback URL nobody listens on (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 ServerFactory = Callable[..., Awaitable[str]]

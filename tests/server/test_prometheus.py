@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from tes_contract.conformance.managed import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RULES = ROOT / "prometheus" / "tes-alerts.yml"
@@ -41,11 +42,6 @@ def test_alert_rules_pass_promtool_check_and_their_unit_tests():
     assert test.returncode == 0 and "SUCCESS" in test.stdout, test.stdout + test.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 async def _query(http: aiohttp.ClientSession, api: str, query: str, at: float | None = None) -> list[dict[str, Any]]:
     params = {"query": query, **({"time": f"{at:.3f}"} if at is not None else {})}
@@ -68,7 +64,7 @@ async def test_a_real_prometheus_scrapes_the_reference_server(start_server, tiny
     deadline = time.monotonic() + DEADLINE_S
     base = await start_server(tmux_status_url=tiny_upstream.tmux_url, worker_api_url=tiny_upstream.url)
     target = base.split("://", 1)[1]
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(json.dumps({  # JSON is YAML
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
