@@ -66,13 +66,59 @@ class Scenario:
         """Return the JSON form, `{"scenario": NAME, ...params}`, as GET /upstreams/{name}/scenario shows it."""
         out: dict[str, Any] = {"scenario": self.name}
         for key, value in self.params.items():
-            out[key] = value.describe() if isinstance(value, Delay) else value
+            out[key] = value.describe() if isinstance(value, (Delay, SnapshotPlan)) else value
         if self.name == "flapping":
             out["a"], out["b"] = (child.describe() for child in self.children)
         elif self.name == "chaos":
             out["weights"] = [{**child.describe(), "weight": w} for child, w in zip(self.children, self.weights,
                                                                                  strict=True)]
         return out
+
+
+#: Modes of the worker mock's snapshot endpoint (the `snapshot` parameter; mocks/snapshots.py serves them).
+SNAPSHOT_MODES = ("healthy", "slow_body", "hang", "not_found", "bad_request", "reset")
+SNAPSHOT_MIN_SIZE = 64
+SNAPSHOT_MAX_SIZE = 4 * 1024 ** 3
+
+
+@dataclass(frozen=True)
+class SnapshotPlan:
+    """How the worker mock answers snapshot requests."""
+
+    mode: str = "healthy"
+    size: int | None = None
+    duration: Delay = Delay(fraction=0.8)
+    chunks: int = 10
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON form, as the scenario shows it."""
+        out: dict[str, Any] = {"mode": self.mode, "duration": self.duration.describe(), "chunks": self.chunks}
+        if self.size is not None:
+            out["size"] = self.size
+        return out
+
+
+def parse_plan(name: str, value: Any) -> SnapshotPlan:
+    """Validate the `snapshot` parameter: `{"mode", "size"?, "duration"?, "chunks"?}` or a mode name."""
+    if isinstance(value, str):
+        value = {"mode": value}
+    if not isinstance(value, dict):
+        raise ScenarioError(f"parameter {name!r} must be an object {{\"mode\", \"size\", \"duration\"}} or a mode")
+    unknown = sorted(set(value) - {"mode", "size", "duration", "chunks"})
+    if unknown:
+        raise ScenarioError(f"unknown key {unknown[0]!r} in parameter {name!r}; known: chunks, duration, mode, size")
+    mode = value.get("mode", "healthy")
+    if mode not in SNAPSHOT_MODES:
+        raise ScenarioError(f"{name}.mode must be one of {', '.join(SNAPSHOT_MODES)}, got {json.dumps(mode)}")
+    size = value.get("size")
+    low, high = SNAPSHOT_MIN_SIZE, SNAPSHOT_MAX_SIZE
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not low <= size <= high):
+        raise ScenarioError(f"{name}.size must be an integer {low}..{high} (bytes), got {json.dumps(size)}")
+    chunks = value.get("chunks", 10)
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or not 1 <= chunks <= 1000:
+        raise ScenarioError(f"{name}.chunks must be an integer 1..1000, got {json.dumps(chunks)}")
+    duration = parse_delay(f"{name}.duration", value["duration"]) if "duration" in value else Delay(fraction=0.8)
+    return SnapshotPlan(mode, size, duration, chunks)
 
 
 # ---------------------------------------------------------------- parameter checkers
@@ -158,7 +204,7 @@ def _ms(name: str, value: Any) -> Delay:
 
 _BODY_PARAMS: dict[str, dict[str, Checker]] = {
     "tmux": {"sessions": _int(0, 1000), "panes": _int(0, 100), "online": _bool},
-    "worker": {"workers": _int(0, 10000), "connected": _int(0)},
+    "worker": {"workers": _int(0, 10000), "connected": _int(0), "snapshot": parse_plan},
 }
 
 # scenario -> (own parameters, serves the healthy body so accepts the body parameters)

@@ -22,7 +22,9 @@ from tes_contract.contract.formats import url_host
 from tes_contract.errors import SetupError
 from tes_contract.mocks.bodies import HEALTHY_BODY_SCENARIOS, Answer, answer_for, error_answer, snapshot_answer
 from tes_contract.mocks.journal import Journal
-from tes_contract.mocks.scenarios import Scenario
+from tes_contract.mocks.scenarios import Scenario, SnapshotPlan
+from tes_contract.mocks.snapshots import refusal as snapshot_refusal
+from tes_contract.mocks.snapshots import serve_body
 
 #: A held request (hang, or a closed connection waiting for its cancellation) gives up after this long.
 HOLD_S = 24 * 3600.0
@@ -240,6 +242,9 @@ class UpstreamMock:
             return await self._hold_closed(request, entry)
         if name in ("reset", "empty"):
             return await self._hold_closed(request, entry, abort=name == "reset")
+        worker_id = self._snapshot_id(request) if "snapshot" in leaf.params else None
+        if worker_id is not None:
+            return await self._snapshot(leaf.params["snapshot"], prepared, request, entry, worker_id)
         answer = self._answer_for(prepared, request)
         if name == "slow":
             await asyncio.sleep(leaf.params["delay"].seconds(self.settings.client_timeout_ms))
@@ -269,6 +274,28 @@ class UpstreamMock:
         if self.upstream == "worker" and len(parts) == 4 and parts[1] == "workers" and parts[3] == "snapshot":
             return snapshot_answer(parts[2], prepared.records)
         return error_answer(404, f"no such path {path} on the {self.upstream} mock")
+
+    def _snapshot_id(self, request: web.BaseRequest) -> str | None:
+        parts = request.path.split("/")
+        if self.upstream == "worker" and len(parts) == 4 and parts[1] == "workers" and parts[3] == "snapshot":
+            return parts[2]
+        return None
+
+    async def _snapshot(self, plan: SnapshotPlan, prepared: _Prepared, request: web.BaseRequest,
+                        entry: dict[str, Any], worker_id: str) -> web.StreamResponse:
+        """A snapshot request under the `snapshot` parameter's plan (mocks/snapshots.py)."""
+        if plan.mode == "hang":
+            await asyncio.sleep(HOLD_S)
+            return await self._hold_closed(request, entry)
+        answer = snapshot_refusal(plan, worker_id, prepared.records)
+        if answer is None:
+            return await serve_body(plan, request, entry, worker_id, prepared.records,
+                                    self.settings.client_timeout_ms)
+        response = web.Response(status=answer.status, body=answer.body, headers=answer.header_map)
+        await response.prepare(request)
+        await response.write_eof()
+        entry["completed_at"], entry["status"] = time.time(), answer.status
+        return response
 
     async def _dribble(self, leaf: Scenario, request: web.BaseRequest, entry: dict[str, Any],
                        answer: Answer) -> web.StreamResponse:

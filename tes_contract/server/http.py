@@ -176,6 +176,15 @@ def add_endpoint(app: web.Application, path: str, handler: Handler) -> None:
                                                 route=resource.canonical))
 
 
+def add_guarded(app: web.Application, path: str, method: str, handler: BodyHandler, *, auth: bool = True) -> None:
+    """`method` on `path` through `guarded(handler)`, accounted; other methods get the JSON 405 with `Allow`."""
+    traffic = app[TRAFFIC]
+    resource = app.router.add_resource(path)
+    resource.add_route(method, accounted(traffic, guarded(handler, auth=auth), route=resource.canonical))
+    resource.add_route(hdrs.METH_ANY, accounted(traffic, method_not_allowed(method), route_served=False,
+                                                route=resource.canonical))
+
+
 def endpoint_paths(app: web.Application) -> list[str]:
     """The paths the application serves (its fallbacks for any method left out)."""
     return sorted({route.resource.canonical for route in app.router.routes()

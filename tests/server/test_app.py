@@ -30,13 +30,13 @@ async def test_status_healthy_headers_and_body(start_server, tiny_upstream, http
     assert list(validator_for("status").iter_errors(body)) == []
     sessions = body["vector"]["sessions"]
     assert sessions == {"tmux": 2, "activeWorkers": 3, "apiSessions": 1, "websocketConnections": 0}
-    assert body["meta"] == {"totalEndpoints": 5, "telemetryStatus": "healthy", "statusVersion": "2.0"}
+    assert body["meta"] == {"totalEndpoints": 9, "telemetryStatus": "healthy", "statusVersion": "2.0"}
     assert body["vector"]["directions"]["primaryRegion"] == "eu-west-3"
     assert TIMESTAMP.match(body["timestamp"])
     flow = body["vector"]["directions"]["requestFlow"]
-    # GET and HEAD of four paths (status, tmux status, workers, metrics), GET of the push; the status
-    # route itself is active.
-    assert flow["totalRoutes"] == 9
+    # GET and HEAD of four paths (status, tmux status, workers, metrics), GET of the push, the four dev
+    # control routes (create, kill, capture, snapshot); the status route itself is active.
+    assert flow["totalRoutes"] == 13
     assert flow["activeRoutes"] == body["vector"]["directions"]["activeRoutes"] == 1
     assert tiny_upstream.scripts["tmux"].calls == 1
     assert tiny_upstream.scripts["worker"].calls == 1
