@@ -66,14 +66,15 @@ async def test_set_reports_the_400_reason_and_exits_2(mock_upstreams, args, reas
 def test_serve_prints_urls_serves_and_stops_cleanly_on_a_signal(signum):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0", "--worker-port", "0",
-            "--control-port", "0", "--worker", '{"scenario": "healthy", "connected": 5}', "--seed", "3"]
+            "--webhook-port", "0", "--control-port", "0", "--worker", '{"scenario": "healthy", "connected": 5}',
+            "--seed", "3"]
     with subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True) as process:
         try:
             assert process.stdout is not None and process.stderr is not None
-            lines = [process.stdout.readline().strip() for _ in range(3)]
+            lines = [process.stdout.readline().strip() for _ in range(4)]
             urls = dict(line.split(": ", 1) for line in lines)
-            assert list(urls) == ["tmux", "worker", "control"], lines
+            assert list(urls) == ["tmux", "worker", "webhook", "control"], lines
             assert all(":0" not in url.split("//")[1][:-1] for url in urls.values())  # real ports shown
             with httpx.Client(timeout=5) as client:
                 assert client.get(urls["worker"] + "/workers/status").json()["connected"] == 5
@@ -102,7 +103,8 @@ def test_unknown_initial_scenario_is_refused_before_serving():
 
 def test_upstream_env_points_a_server_at_the_mocks(upstream_env, mock_upstreams):
     assert upstream_env == {"TES_TMUX_STATUS_URL": mock_upstreams.tmux_url,
-                            "TES_WORKER_API_URL": mock_upstreams.worker_url, "TES_UPSTREAM_TIMEOUT_MS": "250"}
+                            "TES_WORKER_API_URL": mock_upstreams.worker_url,
+                            "TES_ALERT_WEBHOOK_URL": mock_upstreams.webhook_url, "TES_UPSTREAM_TIMEOUT_MS": "250"}
 
 
 def test_bad_timeline_exits_2_with_the_line(tmp_path):

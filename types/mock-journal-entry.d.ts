@@ -8,7 +8,7 @@ export interface MockJournalEntry {
    * 1, 2, ... per upstream; continues across DELETE of the journal, restarts at POST /reset.
    */
   seq: number;
-  upstream: "tmux" | "worker";
+  upstream: "tmux" | "worker" | "webhook";
   method: string;
   /**
    * Path and query string.
@@ -39,4 +39,8 @@ export interface MockJournalEntry {
    * Status code sent, null when none was.
    */
   status: number | null;
+  /**
+   * The webhook mock only: the delivery's body as UTF-8 text (its first 64 KiB).
+   */
+  body?: string;
 }

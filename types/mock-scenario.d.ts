@@ -19,6 +19,7 @@ export interface MockScenarioRequest {
     | "healthy"
     | "zero"
     | "http_error"
+    | "client_error"
     | "down"
     | "hang"
     | "slow"
@@ -53,7 +54,7 @@ export interface MockScenarioRequest {
    */
   connected?: number;
   /**
-   * http_error (400-599) and fixed (100-599): the status code.
+   * http_error (400-599), client_error (400-499) and fixed (100-599): the status code.
    */
   status?: number;
   delay?: Duration;

@@ -57,5 +57,6 @@ export interface MockTimeline {
   upstreams: {
     tmux?: Track;
     worker?: Track;
+    webhook?: Track;
   };
 }

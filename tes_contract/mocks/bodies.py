@@ -77,8 +77,14 @@ def worker_body(workers: int = 3, connected: int | None = None) -> dict[str, Any
     return {"connected": workers if connected is None else connected, "workers": worker_records(workers)}
 
 
+#: What the webhook receiver answers when it accepts a delivery.
+WEBHOOK_ACCEPTED: dict[str, Any] = {"accepted": True}
+
+
 def zero_body(upstream: str) -> dict[str, Any]:
-    """Return the valid empty document: no sessions, or `connected: 0`."""
+    """Return the valid empty document: no sessions, `connected: 0`, or the webhook's acceptance."""
+    if upstream == "webhook":
+        return dict(WEBHOOK_ACCEPTED)
     return {"online": True, "sessions": []} if upstream == "tmux" else {"connected": 0, "workers": []}
 
 
@@ -86,6 +92,8 @@ def healthy_body(upstream: str, params: dict[str, Any]) -> dict[str, Any]:
     """Return the healthy document of an upstream from a scenario's body parameters."""
     if upstream == "tmux":
         return tmux_body(params.get("sessions", 2), params.get("panes", 2), params.get("online", True))
+    if upstream == "webhook":
+        return dict(WEBHOOK_ACCEPTED)
     return worker_body(params.get("workers", 3), params.get("connected"))
 
 
@@ -113,7 +121,8 @@ def invalid_body(upstream: str, variant: str) -> Any:
 
 
 #: A body cut inside an array: not JSON, whatever parser reads it.
-MALFORMED = {"tmux": b'{"online":true,"sessions":[{"name":"tes-dev-1",', "worker": b'{"connected":2,"workers":[{"id":'}
+MALFORMED = {"tmux": b'{"online":true,"sessions":[{"name":"tes-dev-1",', "worker": b'{"connected":2,"workers":[{"id":',
+             "webhook": b'{"accepted":'}
 
 
 def error_answer(status: int, message: str, resolution: str = "") -> Answer:
@@ -164,7 +173,7 @@ def answer_for(scenario: Scenario) -> Answer | None:
         document = zero_body(upstream) if name == "zero" else healthy_body(upstream, params)
         return Answer(200, dumps(document), params.get("content_type", JSON), (),
                       tuple(document.get("workers", ())))
-    if name == "http_error":
+    if name in ("http_error", "client_error"):
         return http_error_answer(upstream, params["status"])
     if name == "invalid_shape":
         return Answer(200, dumps(invalid_body(upstream, params["variant"])))

@@ -37,7 +37,7 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 async def serve(options: dict[str, Any], stdout: IO[str], ready: asyncio.Event | None = None) -> int:
-    """Run the mocks until SIGINT or SIGTERM; print the three URLs first, one a line."""
+    """Run the mocks until SIGINT or SIGTERM; print their URLs first, one a line."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -65,11 +65,15 @@ def _run_control(call: Coroutine[Any, Any, Any]) -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--tmux-port", type=int, default=3004, show_default=True, help="tmux mock port (0: a free one).")
 @click.option("--worker-port", type=int, default=3003, show_default=True, help="worker mock port (0: a free one).")
+@click.option("--webhook-port", type=int, default=3006, show_default=True,
+              help="webhook receiver mock port (0: a free one); TES_ALERT_WEBHOOK_URL is its /webhook.")
 @click.option("--control-port", type=int, default=3005, show_default=True, help="control API port (0: a free one).")
 @click.option("--tmux", "tmux_scenario", default="healthy", show_default=True, metavar="SCENARIO",
               help="Initial tmux scenario: a name or a JSON object.")
 @click.option("--worker", "worker_scenario", default="healthy", show_default=True, metavar="SCENARIO",
               help="Initial worker scenario: a name or a JSON object.")
+@click.option("--webhook", "webhook_scenario", default="healthy", show_default=True, metavar="SCENARIO",
+              help="Initial webhook scenario: a name (healthy, client_error, http_error, hang, ...) or JSON.")
 @click.option("--timeline", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML timeline to run from the start (see mocks/*.yaml).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Default seed of chaos.")
@@ -79,18 +83,19 @@ def _run_control(call: Coroutine[Any, Any, Any]) -> Any:
 @click.option("--journal-limit", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="Journal entries kept per upstream (oldest drop first).")
 @click.pass_context
-def mock(ctx: click.Context, host: str, tmux_port: int, worker_port: int, control_port: int, tmux_scenario: str,
-         worker_scenario: str, timeline: Path | None, seed: int, client_timeout_ms: float, tmux_path: str,
-         journal_limit: int) -> None:
-    """Serve the tmux-status and worker mock upstreams and their control API until Ctrl-C.
+def mock(ctx: click.Context, host: str, tmux_port: int, worker_port: int, webhook_port: int, control_port: int,
+         tmux_scenario: str, worker_scenario: str, webhook_scenario: str, timeline: Path | None, seed: int,
+         client_timeout_ms: float, tmux_path: str, journal_limit: int) -> None:
+    """Serve the tmux-status and worker mock upstreams, the webhook receiver and their control API until Ctrl-C.
 
-    Prints `tmux: URL`, `worker: URL`, `control: URL`. Subcommands drive a running mock.
+    Prints `tmux: URL`, `worker: URL`, `webhook: URL`, `control: URL`. Subcommands drive a running mock.
     """
     if ctx.invoked_subcommand is not None:
         return
     try:
         options = {"host": host, "tmux_port": tmux_port, "worker_port": worker_port, "control_port": control_port,
-                   "tmux": scenario_option(tmux_scenario), "worker": scenario_option(worker_scenario),
+                   "webhook_port": webhook_port, "tmux": scenario_option(tmux_scenario),
+                   "worker": scenario_option(worker_scenario), "webhook": scenario_option(webhook_scenario),
                    "timeline": timeline, "seed": seed, "client_timeout_ms": client_timeout_ms,
                    "tmux_path": tmux_path, "journal_limit": journal_limit}
     except json.JSONDecodeError as exc:
@@ -105,7 +110,7 @@ def mock(ctx: click.Context, host: str, tmux_port: int, worker_port: int, contro
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="A scenario parameter (repeatable), e.g. -p delay=0.8x -p connected=7.")
 def set_command(control_url: str, upstream: str, scenario: str, params: tuple[str, ...]) -> None:
-    """Switch UPSTREAM (tmux|worker) of a running mock to SCENARIO; prints the scenario now set."""
+    """Switch UPSTREAM (tmux|worker|webhook) of a running mock to SCENARIO; prints the scenario now set."""
     values = parse_params(params)
 
     async def call() -> dict[str, Any]:
@@ -135,7 +140,7 @@ def journal_command(control_url: str, upstream: str, clear: bool) -> None:
 @mock.command("reset")
 @click.argument("control_url")
 def reset_command(control_url: str) -> None:
-    """Both mocks healthy, journals empty, timeline stopped."""
+    """Every mock healthy, journals empty, timeline stopped."""
     async def call() -> None:
         async with MockControl(control_url) as control:
             await control.reset()

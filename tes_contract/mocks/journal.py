@@ -15,7 +15,8 @@ class Journal:
 
     An entry is a JSON object: `seq`, `upstream`, `method`, `path`, `headers`, `scenario` (the one set),
     `decision` (what this request got: the leaf scenario, its parameters, and for chaos the seed and draw),
-    `arrived_at`, `completed_at`, `client_gave_up_at`, `status`. Times are `time.time()` epoch seconds.
+    `arrived_at`, `completed_at`, `client_gave_up_at`, `status`, and for the webhook `body` (the delivery's
+    text). Times are `time.time()` epoch seconds.
     """
 
     def __init__(self, upstream: str, limit: int = DEFAULT_LIMIT) -> None:
@@ -24,7 +25,7 @@ class Journal:
         self._seq = 0
 
     def record(self, method: str, path: str, headers: dict[str, str], scenario: str,
-               decision: dict[str, Any]) -> dict[str, Any]:
+               decision: dict[str, Any], body: str | None = None) -> dict[str, Any]:
         """Add the entry of a request that just arrived and return it for completion."""
         self._seq += 1
         entry: dict[str, Any] = {
@@ -32,6 +33,8 @@ class Journal:
             "scenario": scenario, "decision": decision, "arrived_at": time.time(),
             "completed_at": None, "client_gave_up_at": None, "status": None,
         }
+        if body is not None:
+            entry["body"] = body
         self._entries.append(entry)
         return entry
 

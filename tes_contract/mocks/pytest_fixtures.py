@@ -28,7 +28,7 @@ def mock_upstreams_options() -> dict[str, Any]:
 
 @pytest_asyncio.fixture
 async def mock_upstreams(mock_upstreams_options: dict[str, Any]) -> AsyncIterator[MockUpstreams]:
-    """Both mocks and their control API on free loopback ports, closed after the test."""
+    """The mocks (tmux, worker, webhook) and their control API on free loopback ports, closed after the test."""
     async with MockUpstreams(**mock_upstreams_options) as mocks:
         yield mocks
 
@@ -44,4 +44,5 @@ async def mock_control(mock_upstreams: MockUpstreams) -> AsyncIterator[MockContr
 def upstream_env(mock_upstreams: MockUpstreams) -> dict[str, str]:
     """Environment variables pointing a status server at the mocks."""
     return {"TES_TMUX_STATUS_URL": mock_upstreams.tmux_url, "TES_WORKER_API_URL": mock_upstreams.worker_url,
+            "TES_ALERT_WEBHOOK_URL": mock_upstreams.webhook_url,
             "TES_UPSTREAM_TIMEOUT_MS": str(int(mock_upstreams.mock_settings.client_timeout_ms))}

@@ -16,7 +16,8 @@ from typing import Any
 
 from tes_contract.errors import ScenarioError
 
-UPSTREAMS = ("tmux", "worker")
+#: The mocks: the two upstreams of a status server, and the webhook receiver of its alerts (history profile).
+UPSTREAMS = ("tmux", "worker", "webhook")
 
 #: Named invalid bodies per upstream: valid JSON that breaks UPSTREAM-*-VALID.
 INVALID_VARIANTS: dict[str, tuple[str, ...]] = {
@@ -205,6 +206,7 @@ def _ms(name: str, value: Any) -> Delay:
 _BODY_PARAMS: dict[str, dict[str, Checker]] = {
     "tmux": {"sessions": _int(0, 1000), "panes": _int(0, 100), "online": _bool},
     "worker": {"workers": _int(0, 10000), "connected": _int(0), "snapshot": parse_plan},
+    "webhook": {},
 }
 
 # scenario -> (own parameters, serves the healthy body so accepts the body parameters)
@@ -212,6 +214,7 @@ _SPECS: dict[str, tuple[dict[str, Checker], bool]] = {
     "healthy": ({}, True),
     "zero": ({}, False),
     "http_error": ({"status": _int(400, 599)}, False),
+    "client_error": ({"status": _int(400, 499)}, False),
     "down": ({}, False),
     "hang": ({}, False),
     "slow": ({"delay": parse_delay, "delay_ms": _ms}, True),
@@ -283,10 +286,15 @@ def _finish(upstream: str, name: str, params: dict[str, Any], default_seed: int)
         params.setdefault("chunks", 10)
     elif name == "http_error":
         params.setdefault("status", 500)
+    elif name == "client_error":
+        params.setdefault("status", 400)
     elif name == "wrong_content_type":
         params.setdefault("content_type", "text/html; charset=utf-8")
     elif name == "invalid_shape":
-        variants = INVALID_VARIANTS[upstream]
+        variants = INVALID_VARIANTS.get(upstream, ())
+        if not variants:
+            raise ScenarioError(f"scenario 'invalid_shape' is for the status upstreams, not {upstream}: "
+                                "a webhook sender reads only the status of its answer")
         params.setdefault("variant", variants[0])
         if params["variant"] not in variants:
             raise ScenarioError(f"unknown variant {params['variant']!r} of invalid_shape for {upstream}; "
@@ -322,7 +330,7 @@ def _body_defaults(upstream: str, params: dict[str, Any]) -> None:
         params.setdefault("sessions", 2)
         params.setdefault("panes", 2)
         params.setdefault("online", True)
-    else:
+    elif upstream == "worker":
         workers = params.setdefault("workers", params.get("connected", 3))
         params.setdefault("connected", workers)
 

@@ -28,6 +28,10 @@ from tes_contract.mocks.snapshots import serve_body
 
 #: A held request (hang, or a closed connection waiting for its cancellation) gives up after this long.
 HOLD_S = 24 * 3600.0
+#: The path of the webhook receiver (`url()` of the webhook mock ends with it).
+WEBHOOK_PATH = "/webhook"
+#: Bytes of a delivery's body the journal keeps (a larger body is cut there, `body_truncated` says so).
+MAX_JOURNAL_BODY = 64 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 
 
@@ -211,7 +215,9 @@ class UpstreamMock:
         leaf, decision = self._decide(scenario, prepared, n)
         if self.phase is not None:
             decision = {**decision, "phase": self.phase}
-        entry = self.journal.record(request.method, request.path_qs, dict(request.headers), scenario.name, decision)
+        body = await self._body(request) if self.upstream == "webhook" else None
+        entry = self.journal.record(request.method, request.path_qs, dict(request.headers), scenario.name, decision,
+                                    body)
         if self._limit is not None and self._count >= self._limit and self._on_limit is not None:
             on_limit, self._limit, self._on_limit = self._on_limit, None, None
             on_limit()
@@ -231,6 +237,15 @@ class UpstreamMock:
         finally:
             self._inflight.pop(protocol, None)
             self._server_closed.discard(entry["seq"])
+
+    @staticmethod
+    async def _body(request: web.BaseRequest) -> str:
+        """The delivery's body as text (the webhook's journal keeps it), at most MAX_JOURNAL_BODY bytes."""
+        try:
+            data = await request.content.read(MAX_JOURNAL_BODY)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            data = b""
+        return data.decode("utf-8", errors="replace")
 
     async def _serve(self, leaf: Scenario, prepared: _Prepared, request: web.BaseRequest,
                      entry: dict[str, Any]) -> web.StreamResponse:
@@ -265,6 +280,13 @@ class UpstreamMock:
         if not prepared.routed:
             return prepared.answer
         path = request.path
+        if self.upstream == "webhook":
+            if path != WEBHOOK_PATH:
+                return error_answer(404, f"no such path {path} on the webhook mock", f"POST {WEBHOOK_PATH}")
+            if request.method != "POST":
+                refusal = error_answer(405, f"method {request.method} not allowed on {path}", "use POST")
+                return Answer(405, refusal.body, headers=(("Allow", "POST"),))
+            return prepared.answer
         if path == (self.tmux_path if self.upstream == "tmux" else "/workers/status"):
             if request.method not in ("GET", "HEAD"):
                 refusal = error_answer(405, f"method {request.method} not allowed on {path}", "use GET")
@@ -352,4 +374,6 @@ class UpstreamMock:
     def url(self) -> str:
         """Return the URL a status server is configured with for this upstream."""
         base = f"http://{url_host(self.host)}:{self.port}"
+        if self.upstream == "webhook":
+            return base + WEBHOOK_PATH
         return base + self.tmux_path if self.upstream == "tmux" else base

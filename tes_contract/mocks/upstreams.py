@@ -18,38 +18,39 @@ from tes_contract.mocks.timeline import TimelineRun, load_timeline
 
 
 class MockUpstreams:
-    """The tmux-status and worker mocks on real sockets, plus the control API on its own port.
+    """The tmux-status, worker and webhook-receiver mocks on real sockets, plus the control API on its own port.
 
     Args:
         host: interface to bind (loopback by default).
-        tmux_port, worker_port, control_port: 0 picks a free port; the URLs show the one bound.
+        tmux_port, worker_port, webhook_port, control_port: 0 picks a free port; the URLs show the one bound.
         seed: default seed of `chaos` scenarios.
         client_timeout_ms: the timeout of the server under test; `"0.8x"` delays are fractions of it.
         tmux_path: path of the tmux-status endpoint.
-        tmux, worker: initial scenario of each mock (a name or `{"scenario": NAME, ...params}`).
+        tmux, worker, webhook: initial scenario of each mock (a name or `{"scenario": NAME, ...params}`).
         timeline: a timeline file or document to run from the start (see `tes_contract.mocks.timeline`).
 
     Example:
         async with MockUpstreams() as mocks:
             await mocks.set("worker", "hang")
-            env = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url}
+            env = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
+                   "TES_ALERT_WEBHOOK_URL": mocks.webhook_url}
     """
 
     def __init__(self, host: str = "127.0.0.1", tmux_port: int = 0, worker_port: int = 0, control_port: int = 0,
                  seed: int = 0, client_timeout_ms: float = 5000, tmux_path: str = "/api/dev/tmux/status",
                  tmux: Any = "healthy", worker: Any = "healthy", timeline: Path | str | dict[str, Any] | None = None,
-                 journal_limit: int = 50_000) -> None:
+                 journal_limit: int = 50_000, webhook_port: int = 0, webhook: Any = "healthy") -> None:
         if not tmux_path.startswith("/"):
             raise ScenarioError(f"tmux_path must start with '/', got {tmux_path!r}")
         self.host = host
         self.mock_settings = MockSettings(client_timeout_ms=float(client_timeout_ms), seed=seed)
         self._initial_timeout = float(client_timeout_ms)
-        self._initial = {"tmux": tmux, "worker": worker}
+        self._initial = {"tmux": tmux, "worker": worker, "webhook": webhook}
         self._control_port = control_port
         self._timeline_source = timeline
         self._timeline: TimelineRun | None = None
         self.mocks: dict[str, UpstreamMock] = {}
-        ports = {"tmux": tmux_port, "worker": worker_port}
+        ports = {"tmux": tmux_port, "worker": worker_port, "webhook": webhook_port}
         for name in UPSTREAMS:
             scenario = parse_scenario(name, self._initial[name], default_seed=seed)
             self.mocks[name] = UpstreamMock(name, host, ports[name], self.mock_settings, Journal(name, journal_limit),
@@ -67,7 +68,7 @@ class MockUpstreams:
         await self.close()
 
     async def start(self) -> None:
-        """Start both mocks and the control API; on failure, close whatever started."""
+        """Start the mocks and the control API; on failure, close whatever started."""
         try:
             for mock in self.mocks.values():
                 await mock.start()
@@ -87,7 +88,7 @@ class MockUpstreams:
             raise
 
     async def close(self) -> None:
-        """Stop the timeline, both mocks and the control API."""
+        """Stop the timeline, the mocks and the control API."""
         await self.stop_timeline()
         for mock in self.mocks.values():
             await mock.close()
@@ -105,6 +106,16 @@ class MockUpstreams:
     def worker_url(self) -> str:
         """Base URL of the worker API (TES_WORKER_API_URL)."""
         return self.mocks["worker"].url()
+
+    @property
+    def webhook_url(self) -> str:
+        """Full URL of the webhook receiver (TES_ALERT_WEBHOOK_URL)."""
+        return self.mocks["webhook"].url()
+
+    @property
+    def webhook_port(self) -> int:
+        """Port of the webhook mock."""
+        return self.mocks["webhook"].port
 
     @property
     def control_url(self) -> str:
@@ -127,8 +138,9 @@ class MockUpstreams:
         return self._control_port
 
     async def urls(self) -> dict[str, str]:
-        """Return the three URLs, as the CLI prints them."""
-        return {"tmux": self.tmux_url, "worker": self.worker_url, "control": self.control_url}
+        """Return the URLs, as the CLI prints them."""
+        return {"tmux": self.tmux_url, "worker": self.worker_url, "webhook": self.webhook_url,
+                "control": self.control_url}
 
     # ------------------------------------------------------------ control
     def _mock(self, upstream: str) -> UpstreamMock:
@@ -175,7 +187,7 @@ class MockUpstreams:
         return {"client_timeout_ms": self.mock_settings.client_timeout_ms, "seed": self.mock_settings.seed}
 
     async def reset(self) -> None:
-        """Back to the start: both mocks healthy, journals empty and renumbered, timeline stopped."""
+        """Back to the start: every mock healthy, journals empty and renumbered, timeline stopped."""
         await self.stop_timeline()
         self.mock_settings.client_timeout_ms = self._initial_timeout
         for name, mock in self.mocks.items():

@@ -29,7 +29,7 @@ class MockJournalEntry(TypedDict, closed=True):
     """
     1, 2, ... per upstream; continues across DELETE of the journal, restarts at POST /reset.
     """
-    upstream: Literal['tmux', 'worker']
+    upstream: Literal['tmux', 'worker', 'webhook']
     method: str
     path: str
     """
@@ -50,4 +50,8 @@ class MockJournalEntry(TypedDict, closed=True):
     status: int | None
     """
     Status code sent, null when none was.
+    """
+    body: NotRequired[str]
+    """
+    The webhook mock only: the delivery's body as UTF-8 text (its first 64 KiB).
     """

@@ -17,6 +17,7 @@ class MockScenarioRequest(TypedDict):
         'healthy',
         'zero',
         'http_error',
+        'client_error',
         'down',
         'hang',
         'slow',
@@ -53,7 +54,7 @@ class MockScenarioRequest(TypedDict):
     """
     status: NotRequired[int]
     """
-    http_error (400-599) and fixed (100-599): the status code.
+    http_error (400-599), client_error (400-499) and fixed (100-599): the status code.
     """
     delay: NotRequired[Duration]
     delay_ms: NotRequired[float]

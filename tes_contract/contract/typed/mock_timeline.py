@@ -51,6 +51,7 @@ The phases of one upstream, as a list, or an object with `phases` and `repeat`.
 class Upstreams(TypedDict, closed=True):
     tmux: NotRequired[Track]
     worker: NotRequired[Track]
+    webhook: NotRequired[Track]
 
 
 class MockTimeline(TypedDict, closed=True):
