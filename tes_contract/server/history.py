@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from tes_contract.contract.formats import rfc3339_ms
 from tes_contract.errors import ConfigError
@@ -37,6 +37,7 @@ MAX_PENDING_POINTS = 10_000
 CHECKPOINT_EVERY_S = 60.0
 
 Event = dict[str, Any]
+T = TypeVar("T")
 
 
 def public_event(event: Event) -> Event:
@@ -61,6 +62,7 @@ class History:
         self._events: list[Event] = []
         self._log_lines: list[str] = []
         self._failing = False
+        self._post_failing = False
         self._log_path = Path(settings.event_log)
         self._last_checkpoint = time.monotonic()
         #: Called on the loop with each new event (public form): the push and the alerts subscribe here.
@@ -135,6 +137,28 @@ class History:
         except Exception as exc:
             if not self._failing:
                 log_event("history_maintenance_failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+
+    async def call(self, func: Callable[..., T], *args: Any) -> T:
+        """`func(db, *args)` on the history thread (after every write queued before it); its result."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func, self._db, *args)
+
+    def post(self, func: Callable[..., object], *args: Any) -> None:
+        """Queue `func(db, *args)` on the history thread, in order with the writes; a failure is logged."""
+        def run() -> None:
+            try:
+                func(self._db, *args)
+            except Exception as exc:
+                if not self._post_failing:  # once per outage (a full disk), like the points' writes
+                    log_event("history_write_failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}",
+                              state_dir=self.settings.state_dir)
+                self._post_failing = True
+            else:
+                self._post_failing = False
+        self._executor.submit(run)
+
+    def last_value(self, kind: str) -> str | None:
+        """The last value observed of `kind` (trafficMode, telemetryStatus); None before the first."""
+        return self._last[kind]
 
     async def maintain(self) -> None:
         """One step of retention, merging and checkpointing, on the thread."""

@@ -38,7 +38,17 @@ MIGRATIONS: tuple[str, ...] = (
         from_value TEXT NOT NULL, to_value TEXT NOT NULL);
     CREATE INDEX events_ts ON events (ts_ms);
     """,
+    # version 2: the alert queue (ALERT-*): one row per alert, keyed by its event; `body` is the JSON sent
+    """
+    CREATE TABLE alerts (event INTEGER PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE, body TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL, next_ms INTEGER, done_ms INTEGER, last_error TEXT);
+    CREATE INDEX alerts_state ON alerts (state);
+    """,
 )
+#: Columns of an alert row, in table order.
+ALERT_COLUMNS = ("event", "kind", "status", "idempotency_key", "body", "state", "attempts", "created_ms", "next_ms",
+                 "done_ms", "last_error")
 
 
 class CorruptDatabase(Exception):
@@ -102,6 +112,22 @@ class HistoryDB:
             self.db.executemany("INSERT INTO events (id, ts_ms, kind, from_value, to_value) VALUES (?, ?, ?, ?, ?)",
                                 [(e["id"], e["ts_ms"], e["kind"], e["from"], e["to"]) for e in events])
 
+    def save_alert(self, alert: dict[str, Any]) -> None:
+        """Insert or update one alert (its columns `ALERT_COLUMNS`)."""
+        with self.db:
+            self.db.execute(f"INSERT OR REPLACE INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES "
+                            f"({', '.join('?' * len(ALERT_COLUMNS))})", [alert[c] for c in ALERT_COLUMNS])
+
+    def alerts(self, where: str = "", args: Sequence[Any] = (), limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts matching `where` (SQL over ALERT_COLUMNS), newest event first."""
+        rows = self.db.execute(f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts {where} ORDER BY event DESC LIMIT ?",
+                               (*args, limit)).fetchall()
+        return [dict(zip(ALERT_COLUMNS, row, strict=True)) for row in rows]
+
+    def alert_counts(self) -> dict[str, int]:
+        """How many alerts are in each state."""
+        return {state: count for state, count in self.db.execute("SELECT state, COUNT(*) FROM alerts GROUP BY state")}
+
     def maintain(self, now_ms: int, retention_s: int) -> int:
         """One small step of retention and merging; returns the rows it touched (0: nothing left to do)."""
         cutoff = now_ms - retention_s * 1000
@@ -112,6 +138,8 @@ class HistoryDB:
                                        "ts_ms < ? LIMIT ?)", (cutoff, BATCH)).rowcount
             touched += self.db.execute("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts_ms < ? "
                                        "LIMIT ?)", (cutoff, BATCH)).rowcount
+            touched += self.db.execute("DELETE FROM alerts WHERE event IN (SELECT event FROM alerts WHERE created_ms "
+                                       "< ? AND state != 'pending' LIMIT ?)", (cutoff, BATCH)).rowcount
             touched += self._merge_step(now_ms - RAW_S * 1000)
         return touched
 

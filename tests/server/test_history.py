@@ -10,7 +10,7 @@ import pytest
 
 from tes_contract.errors import ConfigError
 from tes_contract.server.history import DB_NAME, _open_state
-from tes_contract.server.history_store import BUCKET_MS, RAW_S, HistoryDB
+from tes_contract.server.history_store import BUCKET_MS, MIGRATIONS, RAW_S, HistoryDB
 from tes_contract.server.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
@@ -26,10 +26,10 @@ def _point(ts_ms: int, **changes: Any) -> dict[str, Any]:
 
 def test_schema_is_versioned_and_wal(tmp_path: Path):
     db = HistoryDB(tmp_path / "h.sqlite3")
-    assert db.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
-    assert HistoryDB(tmp_path / "h.sqlite3").db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert HistoryDB(tmp_path / "h.sqlite3").db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_bucket_rule_worst_mode_and_averages(tmp_path: Path):
@@ -101,4 +101,4 @@ def test_a_corrupt_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogCapture
         db.close()
         lock.close()
     with sqlite3.connect(state / DB_NAME) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert check.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

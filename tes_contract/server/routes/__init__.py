@@ -9,6 +9,7 @@
              server/tmux_control.py)
     snapshot GET /api/dev/workers/{id}/snapshot, streamed and rate limited (dev; engine:
              server/worker_snapshot.py)
+    alerts   GET /api/dev/alerts, the webhook deliveries (history; engine: server/alerts.py)
 
 A new feature (push, metrics, history, dev controls) adds its module here and one line in `app.FEATURES`.
 """
