@@ -312,10 +312,30 @@ class ManagedServer:
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        """SIGTERM the process group, SIGKILL it after 3 s, reap the process; safe to call twice."""
+        """SIGTERM the process group, SIGKILL it after 3 s, reap the process; safe to call twice.
+
+        Cancelling the caller (a group stopped when its server exited, Ctrl-C) does not cut this short: the
+        kill and the reaping run in a task of their own that is awaited to its end (at most ~13 s), and the
+        cancellation is raised after. Cut short, the child was left unreaped: asyncio's watcher could not
+        tell a closed loop, and the Popen warned "subprocess N is still running" at garbage collection.
+        """
         process = self.process
         if process is None:
             return
+        stopping = asyncio.ensure_future(self._stop_group(process))
+        cancelled = False
+        while not stopping.done():
+            try:
+                await asyncio.shield(stopping)
+            except asyncio.CancelledError:
+                if stopping.cancelled():
+                    raise
+                cancelled = True
+        stopping.result()
+        if cancelled:
+            raise asyncio.CancelledError
+
+    async def _stop_group(self, process: asyncio.subprocess.Process) -> None:
         pgid = process.pid
         for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
             try:
@@ -323,7 +343,7 @@ class ManagedServer:
             except ProcessLookupError:
                 break
             try:
-                await asyncio.shield(asyncio.wait_for(process.wait(), grace))
+                await asyncio.wait_for(process.wait(), grace)
                 # The leader is gone; children that ignored SIGTERM must go too.
                 try:
                     os.killpg(pgid, signal.SIGKILL)

@@ -57,9 +57,11 @@ async def promtool_check(text: str) -> tuple[int, str] | None:
     try:
         output, _ = await asyncio.wait_for(process.communicate(text.encode()), PROMTOOL_TIMEOUT_S)
     except TimeoutError:
-        process.kill()
-        await process.wait()
         return 1, f"promtool did not finish within {PROMTOOL_TIMEOUT_S:g} s"
+    finally:
+        if process.returncode is None:  # timed out, or the group was cancelled: never leave it unreaped
+            process.kill()
+            await process.wait()
     return process.returncode or 0, output.decode(errors="replace")
 
 
