@@ -62,7 +62,7 @@ def create_app(settings: Settings, features: Sequence[Callable[[web.Application]
     app[SETTINGS] = settings
     app[TRAFFIC] = traffic
     app[WEBSOCKETS] = WebSocketRegistry()
-    app[SELF_ADDRESS] = SelfAddress()
+    app[SELF_ADDRESS] = SelfAddress(settings)
     app[SNAPSHOTS] = SharedSnapshot()
     app.cleanup_ctx.append(_guard_ctx)
     app.cleanup_ctx.append(_upstreams_ctx)

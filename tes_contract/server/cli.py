@@ -15,7 +15,7 @@ from tes_contract.server import logs
 from tes_contract.server.app import create_app
 from tes_contract.server.logs import log_event
 from tes_contract.server.settings import Settings
-from tes_contract.server.state import GUARD
+from tes_contract.server.state import GUARD, SELF_ADDRESS
 
 SHUTDOWN_TIMEOUT_S = 1.0
 
@@ -36,6 +36,7 @@ async def serve(settings: Settings, on_ready: Callable[[str], None] | None = Non
         except OSError as exc:
             raise SetupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
         host, port = runner.addresses[0][:2]
+        app[SELF_ADDRESS].settle(str(host), int(port))  # the tmux-status default is this very socket
         url = f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()

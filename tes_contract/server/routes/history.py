@@ -21,7 +21,7 @@ from tes_contract.server.history import History
 from tes_contract.server.http import add_endpoint, error_response, json_response
 from tes_contract.server.logs import log_event
 from tes_contract.server.snapshot import status_fields
-from tes_contract.server.state import BROADCASTER, SETTINGS, SNAPSHOTS, SOURCES, UPSTREAMS
+from tes_contract.server.state import BROADCASTER, SELF_ADDRESS, SETTINGS, SNAPSHOTS, SOURCES, UPSTREAMS
 
 HISTORY_PATH = "/api/dev/status/history"
 EVENTS_PATH = "/api/dev/events"
@@ -32,6 +32,8 @@ MAX_EVENTS = 1000
 MAX_EVENT_ID = 2**53 - 1
 #: Maintenance (retention, merging, checkpoint) runs at most this often.
 MAINTAIN_EVERY_S = 1.0
+#: How long the first point waits for the server's own socket (bound within milliseconds of the start).
+ADDRESS_WAIT_S = 2.0
 
 
 class BadParameter(ValueError):
@@ -96,6 +98,13 @@ async def _sample_forever(app: web.Application, history: History) -> None:
     started = loop.time()
     ticks = 0
     last_maintenance = 0.0
+    if app[SETTINGS].tmux_status_url is None:
+        # The tmux-status default is this server itself, not listening yet while the application starts:
+        # the first point waits (a little) for the socket, or it would record tmux as unreachable (and open
+        # its breaker, logged as if tmux were down).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app[SELF_ADDRESS].known.wait(), ADDRESS_WAIT_S)
+        started = loop.time()
     while True:
         try:
             tmux, worker = await app[UPSTREAMS].both()
