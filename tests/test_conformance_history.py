@@ -15,7 +15,7 @@ REFERENCE = f"{sys.executable} -m tes_contract serve"
 
 def test_reference_server_passes_the_history_groups():
     result = run_conformance(Options(server=REFERENCE, seed=3, cwd=str(ROOT), profiles=("core", "history"),
-                                     groups=("history", "history-retention")))
+                                     groups=("history", "history-retention", "alerts")))
     assert result.failures == []
     verdicts = {c.id: result.status_of(c.id) for c in CLAUSES if c.profile == "history" and c.id not in UNCHECKED}
     assert verdicts == {id: "passed" for id in verdicts}

@@ -96,10 +96,6 @@ class Registry:
 UNCHECKED: dict[str, str] = {
     "DEV-AUTH": "dev",
     "DEV-SNAPSHOT": "dev",
-    "ALERT-SHAPE": "history",
-    "ALERT-FIRE": "history",
-    "ALERT-RETRY": "history",
-    "ALERT-ISOLATION": "history",
 }
 
 

@@ -115,7 +115,8 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
         env: dict[str, str | None] = {
             "TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url,
             "TES_UPSTREAM_TIMEOUT_MS": str(int(timeout_ms)) if short else None,
-            "TES_PRIMARY_REGION": group.region, **state, **group.env,
+            "TES_PRIMARY_REGION": group.region,
+            "TES_ALERT_WEBHOOK_URL": mocks.webhook_url if group.webhook else None, **state, **group.env,
         }
         async with ManagedServer(options.server, env, name=group.name, startup_timeout_s=options.startup_timeout_s,
                                  cwd=options.cwd) as server:

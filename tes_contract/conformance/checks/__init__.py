@@ -6,7 +6,18 @@ harness (a test keeps every `@check` of these modules registered), and two check
 
 from __future__ import annotations
 
-from tes_contract.conformance.checks import across, dev, history, http, live, metrics, response, traffic, upstream
+from tes_contract.conformance.checks import (
+    across,
+    alerts,
+    dev,
+    history,
+    http,
+    live,
+    metrics,
+    response,
+    traffic,
+    upstream,
+)
 from tes_contract.conformance.registry import Registry
 
 #: The checks of each profile (a check of one profile may also cite clauses of another, as schemathesis's do).
@@ -15,11 +26,11 @@ PROFILE_CHECKS = {
     "live": live.CHECKS,
     "dev": dev.CHECKS,
     "metrics": metrics.CHECKS,
-    "history": history.CHECKS,
+    "history": (*history.CHECKS, *alerts.CHECKS),
 }
 
 #: Every check of the harness.
 CHECKS = Registry(func for funcs in PROFILE_CHECKS.values() for func in funcs)
 
-__all__ = ["CHECKS", "PROFILE_CHECKS", "across", "dev", "history", "http", "live", "metrics", "response", "traffic",
-           "upstream"]
+__all__ = ["CHECKS", "PROFILE_CHECKS", "across", "alerts", "dev", "history", "http", "live", "metrics", "response",
+           "traffic", "upstream"]

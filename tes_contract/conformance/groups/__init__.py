@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tes_contract.conformance.groups.alerts import ALERTS_ENV, run_alerts
 from tes_contract.conformance.groups.base import Group, GroupContext, finish_group
 from tes_contract.conformance.groups.history import HISTORY_ENV, RETENTION_ENV, run_history, run_retention
 from tes_contract.conformance.groups.http import run_http
@@ -43,6 +44,7 @@ GROUPS: tuple[Group, ...] = (
     Group("history", run_history, needs_fresh=True, profile="history", env=HISTORY_ENV, controls_server=True),
     Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV,
           controls_server=True),
+    Group("alerts", run_alerts, needs_fresh=True, profile="history", env=ALERTS_ENV, webhook=True),
 )
 
 __all__ = ["GROUPS", "Group", "GroupContext", "finish_group", "run_surface"]

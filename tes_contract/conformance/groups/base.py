@@ -155,6 +155,8 @@ class Group:
     controls_server: bool = False
     #: More TES_* variables of the group's server (managed mode).
     env: Mapping[str, str] = field(default_factory=dict)
+    #: Points TES_ALERT_WEBHOOK_URL at the group's webhook mock (managed mode).
+    webhook: bool = False
 
 
 async def finish_group(ctx: GroupContext) -> None:
