@@ -26,9 +26,11 @@ from tes_contract.errors import Stopped
 
 #: Methods the status path must refuse (the clause's list; HEAD may be served, OPTIONS may be CORS).
 REFUSED_METHODS = ("PUT", "POST", "DELETE", "PATCH")
-#: Operations whose clause needs more than schemathesis can see (a known worker id, a bad id, the rate
-#: limit): fuzzing them alone would report a pass for a server that answers 404 to every id.
-_NOT_FUZZED = {"/api/dev/workers/{id}/snapshot"}
+#: Operations whose clause needs more than schemathesis can see (the dev token, a known worker id, the rate
+#: limit, tmux's own state): fuzzing them without the token would only ever see 401s and report a pass. The
+#: dev-tmux, dev-snapshot and dev-security groups drive them.
+_NOT_FUZZED = {"/api/dev/workers/{id}/snapshot", "/api/dev/tmux/sessions", "/api/dev/tmux/sessions/{name}",
+               "/api/dev/tmux/sessions/{name}/panes/{index}/capture"}
 
 
 def load_schema() -> Any:
