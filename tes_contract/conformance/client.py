@@ -37,8 +37,9 @@ class Client:
             await self._session.close()
 
     async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                      timeout_s: float | None = None, headers: Mapping[str, str] | None = None) -> Exchange:
-        """Send one request; return the exchange (status None when no answer came in time)."""
+                      timeout_s: float | None = None, headers: Mapping[str, str] | None = None,
+                      data: bytes | None = None) -> Exchange:
+        """Send one request (with `data` as its body); return the exchange (status None when no answer came in time)."""
         assert self._session is not None, "use the client as an async context manager"
         url = self.base_url + path
         if params:
@@ -47,7 +48,7 @@ class Client:
         self.recorder.count_exchange()
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.answer_timeout_s)
         try:
-            async with self._session.request(method, url, timeout=timeout, allow_redirects=False,
+            async with self._session.request(method, url, timeout=timeout, allow_redirects=False, data=data,
                                              headers=dict(headers or {}), skip_auto_headers=()) as response:
                 raw = await response.read()
                 exchange.status = response.status

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tes_contract.conformance.groups.alerts import ALERTS_ENV, run_alerts
 from tes_contract.conformance.groups.base import Group, GroupContext, finish_group
+from tes_contract.conformance.groups.dev import run_dev_tmux
+from tes_contract.conformance.groups.dev_security import run_dev_security, run_dev_snapshot
 from tes_contract.conformance.groups.history import HISTORY_ENV, RETENTION_ENV, run_history, run_retention
 from tes_contract.conformance.groups.http import run_http
 from tes_contract.conformance.groups.live import LIVE_ENV, run_live
@@ -41,6 +43,9 @@ GROUPS: tuple[Group, ...] = (
     Group("payloads-tmux", run_tmux_payloads, heavy=True),
     Group("live", run_live, needs_fresh=True, profile="live", env=LIVE_ENV, controls_server=True),
     Group("metrics", run_metrics, needs_fresh=True, profile="metrics"),
+    Group("dev-tmux", run_dev_tmux, needs_fresh=True, profile="dev", env={"TES_TMUX_STATUS_URL": None}),
+    Group("dev-snapshot", run_dev_snapshot, needs_fresh=True, profile="dev"),
+    Group("dev-security", run_dev_security, needs_fresh=True, profile="dev", controls_server=True),
     Group("history", run_history, needs_fresh=True, profile="history", env=HISTORY_ENV, controls_server=True),
     Group("history-retention", run_retention, needs_fresh=True, profile="history", env=RETENTION_ENV,
           controls_server=True),
