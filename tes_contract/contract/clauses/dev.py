@@ -24,8 +24,8 @@ CLAUSES: tuple[Clause, ...] = (
        "exactly, never a prefix). `GET /api/dev/tmux/sessions/{name}/panes/{index}/capture?lines=N` answers "
        "`{\"text\"}` (`schemas/pane-capture.json`), the pane's last N lines (default 200, 1..5000, else 400), "
        "404 for no such session or pane. The answers are true: after a 201, `/api/dev/tmux/status` and the "
-       "status's `tmux` count show the session; after a 204 they do not. (PROFILES.md allowed `.` in names; "
-       "tmux turns `.` into `_`, so a session made as `a.b` could never be found by its name.)",
+       "status's `tmux` count show the session; after a 204 they do not. Names leave out the `.` PROFILES.md "
+       "allowed: tmux turns `.` into `_`, so a session made as `a.b` could never be found by its name.",
        "On a private tmux socket: create, create again, kill, kill again, a prefix of a name, a command "
        "with `;` and `$(...)` arguments; tmux's own list after each."),
     _c("DEV-SNAPSHOT", "dev", "Worker snapshot proxy",
