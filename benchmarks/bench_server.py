@@ -166,13 +166,17 @@ async def measured(control: MockControl, url: str, connections: int, duration_s:
 
 async def interleaved(control: MockControl, subjects: dict[str, Process], connections: int, duration_s: float,
                       rounds: int) -> dict[str, dict[str, Any]]:
-    """Run each subject `rounds` times, alternating, so a change in the machine's load hits all alike.
+    """Run each subject `rounds` times, alternating (and the order reversed every other round), so a change
+    in the machine's load hits all alike.
 
     Per subject: the median of each latency and throughput figure over the rounds; calls summed.
     """
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in subjects}
-    for _ in range(rounds):
-        for name, process in subjects.items():
+    for index in range(rounds):
+        # A B, B A, A B, ...: whoever runs first in a round (a warmer mock, a quieter moment) is not always
+        # the same subject.
+        order = list(subjects.items())
+        for name, process in (order if index % 2 == 0 else order[::-1]):
             runs[name].append(await measured(control, process.url + "/api/dev/status", connections, duration_s,
                                              pid=process.popen.pid))
     merged: dict[str, dict[str, Any]] = {}
