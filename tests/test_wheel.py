@@ -34,6 +34,10 @@ def test_wheel_installs_and_validates_from_another_directory(tmp_path: Path):
             inside = f"tes_contract/_data/{source.relative_to(ROOT).as_posix()}"
             assert inside in names, f"{inside} missing from {wheel.name}"
             assert archive.read(inside) == source.read_bytes(), inside
+        # The dashboard's files are package data too (served at / by the reference server).
+        for source in (ROOT / "tes_contract" / "server" / "static").iterdir():
+            inside = f"tes_contract/server/static/{source.name}"
+            assert archive.read(inside) == source.read_bytes(), inside
     assert not any(name.startswith(("tests/", "examples/")) for name in names)
 
     installed = run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",

@@ -17,7 +17,7 @@ from tes_contract.server.breaker import Upstreams
 from tes_contract.server.http import accounted, not_found
 from tes_contract.server.logs import log_event
 from tes_contract.server.process import ProcessMetrics
-from tes_contract.server.routes import alerts, control, dev, history, live, metrics, snapshot, status
+from tes_contract.server.routes import alerts, control, dashboard, dev, history, live, metrics, snapshot, status
 from tes_contract.server.security import Guard, load_token, loopback_bind
 from tes_contract.server.settings import Settings
 from tes_contract.server.snapshot import Clock, RouteCounts, SharedSnapshot, StatusSources
@@ -43,7 +43,8 @@ FALLBACK_PATH = r"/{tail:[\s\S]*}"
 
 #: The features, each registering its routes and state.
 FEATURES: tuple[Callable[[web.Application], None], ...] = (status.setup, dev.setup, metrics.setup, live.setup,
-                                                          history.setup, control.setup, snapshot.setup, alerts.setup)
+                                                          history.setup, control.setup, snapshot.setup, alerts.setup,
+                                                          dashboard.setup)
 
 
 def create_app(settings: Settings, features: Sequence[Callable[[web.Application], None]] = FEATURES

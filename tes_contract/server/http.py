@@ -27,8 +27,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: A guarded handler: the request and its body (read, at most MAX_BODY_BYTES).
 BodyHandler = Callable[[web.Request, bytes], Awaitable[web.StreamResponse]]
 
-#: The contract's headers on every JSON answer (built once; aiohttp copies them into each response).
-JSON_HEADERS = CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: "application/json", hdrs.CACHE_CONTROL: "no-cache",
+#: The contract's headers on every JSON answer (built once; aiohttp copies them into each response). `no-store`
+#: beside the contract's `no-cache`: no API answer (a pane capture, a worker list) is kept by a browser cache.
+JSON_HEADERS = CIMultiDictProxy(CIMultiDict({hdrs.CONTENT_TYPE: "application/json",
+                                             hdrs.CACHE_CONTROL: "no-cache, no-store",
                                              "X-TES-Status-Version": STATUS_VERSION}))
 
 

@@ -24,19 +24,20 @@ async def test_status_healthy_headers_and_body(start_server, tiny_upstream, http
     async with http.get(f"{base}/api/dev/status?x=1&y") as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "application/json"
-        assert response.headers["Cache-Control"] == "no-cache"
+        assert response.headers["Cache-Control"] == "no-cache, no-store"
         assert response.headers["X-TES-Status-Version"] == "2.0"
         body = await response.json()
     assert list(validator_for("status").iter_errors(body)) == []
     sessions = body["vector"]["sessions"]
     assert sessions == {"tmux": 2, "activeWorkers": 3, "apiSessions": 1, "websocketConnections": 0}
-    assert body["meta"] == {"totalEndpoints": 9, "telemetryStatus": "healthy", "statusVersion": "2.0"}
+    assert body["meta"] == {"totalEndpoints": 11, "telemetryStatus": "healthy", "statusVersion": "2.0"}
     assert body["vector"]["directions"]["primaryRegion"] == "eu-west-3"
     assert TIMESTAMP.match(body["timestamp"])
     flow = body["vector"]["directions"]["requestFlow"]
-    # GET and HEAD of four paths (status, tmux status, workers, metrics), GET of the push, the four dev
-    # control routes (create, kill, capture, snapshot); the status route itself is active.
-    assert flow["totalRoutes"] == 13
+    # GET and HEAD of six paths (status, tmux status, workers, metrics, the dashboard's page and files), GET
+    # of the push, the four dev control routes (create, kill, capture, snapshot); the status route itself
+    # is active.
+    assert flow["totalRoutes"] == 17
     assert flow["activeRoutes"] == body["vector"]["directions"]["activeRoutes"] == 1
     assert tiny_upstream.scripts["tmux"].calls == 1
     assert tiny_upstream.scripts["worker"].calls == 1

@@ -10,6 +10,7 @@
     snapshot GET /api/dev/workers/{id}/snapshot, streamed and rate limited (dev; engine:
              server/worker_snapshot.py)
     alerts   GET /api/dev/alerts, the webhook deliveries (history; engine: server/alerts.py)
+    dashboard  GET /, GET /dashboard/{name}: the page and its files (package data in server/static/)
 
 A new feature (push, metrics, history, dev controls) adds its module here and one line in `app.FEATURES`.
 """
