@@ -19,6 +19,9 @@ from aiohttp.test_utils import TestServer
 from tes_contract.conformance.managed import free_port
 from tes_contract.server import Settings, create_app
 
+# The dashboard's browser fixtures (module-scoped stack, browser, open_page), for its test modules.
+from .dashboard_stack import browser, open_page, stack  # noqa: F401, E402
+
 HEALTHY_TMUX = {"online": True, "sessions": [
     {"name": "a", "windows": 1, "attached": False, "created": "2025-01-15T12:00:00Z",
      "panes": [{"index": 0, "title": "t", "command": "bash"}, {"index": 1, "title": "u", "command": "vim"}]},

@@ -13,13 +13,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # the test extra is not installed: the fixtures skip (fail under CI=true)
+    sync_playwright = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
+#: Markup in API text: rendered as text, it does nothing; parsed as HTML, it sets window.__xss and alerts.
+XSS = "<img src=x onerror=\"window.__xss=1;alert(1)\"></script>"
 START_TIMEOUT_S = 20.0
 
 
@@ -68,8 +77,8 @@ class Stack:
 
     def start(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        self.mocks = subprocess.Popen([sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0",
-                                       "--worker-port", "0", "--control-port", "0"], cwd=ROOT, text=True,
+        ports = ["--tmux-port", "0", "--worker-port", "0", "--control-port", "0", "--webhook-port", "0"]
+        self.mocks = subprocess.Popen([sys.executable, "-m", "tes_contract", "mock", *ports], cwd=ROOT, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.mocks.stdout is not None
         _read_line(self.mocks.stdout, "tmux: ", deadline)
@@ -123,3 +132,52 @@ class Stack:
     def tmux_sessions(self) -> list[str]:
         listed = self.tmux("list-sessions", "-F", "#{session_name}")
         return listed.stdout.splitlines() if listed.returncode == 0 else []
+
+
+# Fixtures of the browser tests (imported by each module: module-scoped, one stack and one browser each).
+
+def _need(tool: str, path: str | None) -> None:
+    if path is None or not Path(path).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{tool} is required in CI (.ci/run installs it)")
+        pytest.skip(f"{tool} not installed")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    _need("playwright", None if sync_playwright is None else CHROMIUM)
+    _need("chromium", CHROMIUM)
+    _need("tmux", shutil.which("tmux"))
+    with Stack() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Any]:
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: Any, stack: Stack) -> Iterator[Any]:
+    """`open_page(token=True, **context options)`: a fresh context on the dashboard, waiting for its first status."""
+    contexts: list[Any] = []
+
+    def open_(token: bool = True, wait: bool = True, **options: Any) -> Any:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{stack.url}/#token={stack.token}" if token else f"{stack.url}/")
+        if wait:
+            page.wait_for_function("() => document.querySelector('system-status')?.dataset.timestamp", timeout=5000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+

@@ -8,69 +8,18 @@ Chromium missing: the tests fail when CI=true, else skip.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .dashboard_stack import CHROMIUM, ROOT, Stack
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from .dashboard_stack import ROOT, XSS
 
 IMG = ROOT / "docs" / "img"
-XSS = "<img src=x onerror=\"window.__xss=1;alert(1)\"></script>"
 #: Tolerance on the page's time bounds: CI's two cores run the server, the mocks and Chromium at once.
 SLACK_S = 1.0
-
-
-def _need(tool: str, path: str | None) -> None:
-    if path is None or not Path(path).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{tool} is required in CI (.ci/run installs it)")
-        pytest.skip(f"{tool} not installed")
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    _need("chromium", CHROMIUM)
-    _need("tmux", shutil.which("tmux"))
-    with Stack() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser: Any, stack: Stack) -> Iterator[Any]:
-    """`open_page(token=True, **context options)`: a fresh context on the dashboard, waiting for its first status."""
-    contexts: list[Any] = []
-
-    def open_(token: bool = True, wait: bool = True, **options: Any) -> Any:
-        context = browser.new_context(**options)
-        contexts.append(context)
-        page = context.new_page()
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(f"{stack.url}/#token={stack.token}" if token else f"{stack.url}/")
-        if wait:
-            page.wait_for_function("() => document.querySelector('system-status')?.dataset.timestamp", timeout=5000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 # The page's units, written again here from the issue (ms, MB, %, uptime as d h m): an independent oracle.
