@@ -101,3 +101,66 @@ async def test_a_port_taken_by_another_program_is_changed_before_the_start() -> 
         other.listen()
         async with server:
             assert server.port != taken and server.env["TES_PORT"] == str(server.port)
+
+
+def test_a_server_that_never_answers_is_stopped_at_the_group_budget() -> None:
+    began = time.monotonic()
+    result = run_conformance(server=_command("silent"), groups=("recovery",), budget_scale=0.1)  # 12 s
+    # Bound: the 12 s budget, the start and the stop; 40 s covers a busy CI machine.
+    assert time.monotonic() - began < 40
+    assert result.timed_out == ["recovery"] and "budget of 12 s" in result.stopped_groups["recovery"]
+    observed = {f.observed for f in result.failures if f.clause == "STATUS-HTTP-1"}
+    assert observed and all(o.startswith("no answer (no answer within") for o in observed)
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(("mode", "group", "observed"), [
+    ("garbage", "recovery", "no answer (ClientResponseError: 400, message='Bad status line"),
+    ("huge_body", "recovery", "no answer (BodyTooLarge: status 200 with a body over the harness's read limit"),
+    ("endless_body", "recovery", "no answer (BodyTooLarge: status 200 with a body over the harness's read limit"),
+    ("endless_body", "http", "no answer: RequestException: status 200 with a body over the harness's read limit"),
+])
+def test_garbage_and_bodies_past_the_read_limit_fail_the_clause_in_play(mode: str, group: str, observed: str) -> None:
+    began = time.monotonic()
+    result = run_conformance(server=_command(mode), groups=(group,), budget_scale=0.05, examples=5)  # 6 s
+    # Bound: the 6 s budget (or the group's end), the start and the stop; 40 s covers a busy CI machine.
+    assert time.monotonic() - began < 40
+    clause = "STATUS-HTTP-4" if group == "http" else "STATUS-HTTP-1"
+    failures = [f for f in result.failures if f.clause == clause]
+    assert failures and all(f.observed.startswith(observed) and len(f.observed) < 400 for f in failures), failures[0]
+    assert result.exit_code == 1 and not result.server_exits
+
+
+def test_max_time_stops_the_run_with_exit_2_and_the_report_of_what_ran() -> None:
+    began = time.monotonic()
+    result = run_conformance(server=_command("silent"), groups=("recovery", "tmux"), max_time_s=5.0)
+    # Bound: --max-time 5 s plus stopping both servers; 30 s covers a busy CI machine.
+    assert time.monotonic() - began < 30
+    assert result.exit_code == 2 and result.max_time_s == 5.0
+    assert set(result.stopped_groups) == {"recovery", "tmux"}
+    assert all("--max-time 5 s" in why for why in result.stopped_groups.values())
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_one_group_failing_to_start_stops_the_others_and_exits_2(tmp_path: Path) -> None:
+    command = shlex.join([sys.executable, str(MISBEHAVE), "fail_third", str(tmp_path)])
+    began = time.monotonic()
+    with pytest.raises(SetupError) as caught:
+        run_conformance(server=command, groups=("tmux", "worker", "timeout", "recovery"), seed=1)
+    # Bound: the failing start is seen at once, then every other group is stopped; 30 s for a busy CI.
+    assert time.monotonic() - began < 30
+    message = str(caught.value)
+    assert message.startswith("group ") and "exited with code 2" in message
+    assert "state file locked by another copy" in message
+    assert len(list(tmp_path.glob("start-*"))) >= 3
+    assert _processes_with(str(tmp_path)) == []  # every other group's server was stopped

@@ -65,20 +65,28 @@ def _profiles(value: str) -> tuple[str, ...]:
               help="Seconds a managed server may take to listen.")
 @click.option("--examples", type=int, default=30, show_default=True, help="Examples per property-based run.")
 @click.option("--group", "groups", multiple=True, help="Run only this scenario group (repeatable).")
+@click.option("--max-time", "max_time", type=float, default=900.0, show_default=True,
+              help="Seconds the whole run may take: past it, every group is stopped, the report shows what ran, "
+                   "exit 2.")
+@click.option("--budget-scale", type=float, default=1.0, show_default=True,
+              help="Multiply every group's time budget (a group past its budget is stopped and reported).")
 @click.option("--report", "reports", multiple=True, metavar="json:PATH|junit:PATH|html:PATH",
               help="Write a report (repeatable); html is one self-contained page.")
 @click.option("--quiet", is_flag=True, help="No live progress, just the summary.")
 def conform_command(server: str | None, url: str | None, mock_control: str | None, profiles: str, seed: int,
                     slack_ms: float, timeout_ms: float | None, group_timeout_ms: float, startup_timeout: float,
-                    examples: int, groups: tuple[str, ...], reports: tuple[str, ...], quiet: bool) -> None:
+                    examples: int, groups: tuple[str, ...], max_time: float, budget_scale: float,
+                    reports: tuple[str, ...], quiet: bool) -> None:
     """Check a server of the status API against the contract, clause by clause.
 
-    Exit 0 when every clause checked passed, 1 when any failed, 2 when nothing could be judged (server did
-    not start, port busy, bad arguments).
+    Exit 0 when every clause checked passed, 1 when any failed or a server exited, 2 when nothing could be
+    judged (server did not start, port busy, bad arguments) or the run was cut short (--max-time, a group
+    past its budget with nothing failed).
     """
     options = Options(server=server, url=url, mock_control=mock_control, profiles=_profiles(profiles), seed=seed,
                       slack_ms=slack_ms, timeout_ms=timeout_ms, group_timeout_ms=group_timeout_ms,
-                      startup_timeout_s=startup_timeout, examples=examples, groups=groups or None)
+                      startup_timeout_s=startup_timeout, examples=examples, groups=groups or None,
+                      max_time_s=max_time, budget_scale=budget_scale)
     try:
         result = conform(options, list(reports), sys.stdout, quiet=quiet)
     except KeyboardInterrupt:

@@ -12,6 +12,13 @@ import aiohttp
 from tes_contract.conformance.model import NOT_JSON, Exchange, Recorder
 
 STATUS_PATH = "/api/dev/status"
+#: The most of one answer's body the harness reads: past it the answer counts as none (a server sending
+#: 10 MB or an endless body is bounded by this, a slow one by the answer timeout).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class BodyTooLarge(aiohttp.ClientError):
+    """An answer's body went past MAX_BODY_BYTES."""
 
 
 class Client:
@@ -50,14 +57,14 @@ class Client:
         try:
             async with self._session.request(method, url, timeout=timeout, allow_redirects=False, data=data,
                                              headers=dict(headers or {}), skip_auto_headers=()) as response:
-                raw = await response.read()
+                raw = await _read_bounded(response)
                 exchange.status = response.status
                 exchange.headers = list(response.headers.items())
                 exchange.text = raw.decode("utf-8", errors="replace")
         except TimeoutError:
             exchange.error = f"no answer within {timeout.total} s"
         except aiohttp.ClientError as exc:
-            exchange.error = f"{type(exc).__name__}: {exc}"
+            exchange.error = f"{type(exc).__name__}: {exc}"[:300]
         exchange.received_at = time.time()
         if exchange.text:
             try:
@@ -78,3 +85,15 @@ class Client:
         """Keep a status answer (sent by this client or another) for the across-calls checks."""
         if exchange.status == 200 and isinstance(exchange.body, dict):
             self.history.append(exchange)
+
+
+async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
+    """The whole body, or BodyTooLarge once it passes MAX_BODY_BYTES (the connection is dropped)."""
+    body = bytearray()
+    while chunk := await response.content.read(65536):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            response.close()
+            raise BodyTooLarge(f"status {response.status} with a body over the harness's read limit of "
+                               f"{MAX_BODY_BYTES // (1024 * 1024)} MiB")
+    return bytes(body)

@@ -157,6 +157,9 @@ class ConformanceResult:
     #: Servers that ended while driven (each reported once) and groups cut short, group -> why.
     server_exits: list[ServerExit] = field(default_factory=list)
     stopped_groups: dict[str, str] = field(default_factory=dict)
+    #: Groups stopped when they ran past their budget; `max_time_s` set when the run reached --max-time.
+    timed_out: list[str] = field(default_factory=list)
+    max_time_s: float | None = None
 
     @property
     def failures(self) -> list[Failure]:
@@ -165,9 +168,13 @@ class ConformanceResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every checked clause passed and every server stayed up, 1 when any failed or exited."""
-        failed = any(o.status == "failed" for o in self.outcomes.values())
-        return 1 if failed or self.server_exits else 0
+        """1 when a checked clause failed or a server exited; else 2 when the run was cut short (a group past
+        its budget) and 0 when complete. Reaching --max-time is 2 whatever was found: the run is not done."""
+        if self.max_time_s is not None:
+            return 2
+        if any(o.status == "failed" for o in self.outcomes.values()) or self.server_exits:
+            return 1
+        return 2 if self.timed_out else 0
 
     def status_of(self, clause: str) -> Status | None:
         """The clause's verdict over all scenarios (failed wins), or None when never checked."""
@@ -200,6 +207,8 @@ class Recorder:
         #: Set when the run is being torn down (Ctrl-C, a setup error): what groups see then is not judged.
         self.closed = False
         self._started = time.monotonic()
+        #: The groups driving their server now (the ones --max-time stops).
+        self.running: set[str] = set()
 
     def elapsed(self) -> float:
         """Seconds since the run began."""

@@ -47,7 +47,11 @@ def clause_rows(result: ConformanceResult) -> list[dict[str, Any]]:
 
 def _exited_note(result: ConformanceResult) -> str:
     groups = ", ".join(e.group for e in result.server_exits)
-    return f"not checked: the server exited (group {groups})" if groups else ""
+    if groups:
+        return f"not checked: the server exited (group {groups})"
+    if result.timed_out or result.max_time_s is not None:
+        return f"not checked: stopped ({', '.join(sorted(result.stopped_groups))})"
+    return ""
 
 
 def as_json(result: ConformanceResult) -> dict[str, Any]:
@@ -57,6 +61,7 @@ def as_json(result: ConformanceResult) -> dict[str, Any]:
         "wall_s": round(result.wall_s, 3), "exit_code": result.exit_code, "exchanges": result.exchanges,
         "not_implemented": result.not_implemented, "servers": result.servers,
         "server_exits": [e.as_dict() for e in result.server_exits], "stopped_groups": result.stopped_groups,
+        "timed_out": result.timed_out, "max_time_s": result.max_time_s,
         "clauses": clause_rows(result),
         "outcomes": [
             {"clause": o.clause, "profile": o.profile, "scenario": o.scenario, "status": o.status,
@@ -159,11 +164,21 @@ def print_summary(result: ConformanceResult, stream: IO[str] = sys.stdout) -> No
         stream.write(f"profile {profile}: not implemented ({reason})\n")
     for exit in result.server_exits:
         output = "".join(f"    | {line}\n" for line in (exit.output or "(nothing)").splitlines())
-        stream.write(f"\nSERVER EXITED: {exit.summary()}; that group's remaining checks did not run. "
-                     f"Its last output:\n{output}")
+        if exit.returncode is None:  # live mode: no process, no output
+            stream.write(f"\nSERVER GONE: {exit.summary()}; the run stopped there.\n")
+        else:
+            stream.write(f"\nSERVER EXITED: {exit.summary()}; that group's remaining checks did not run. "
+                         f"Its last output:\n{output}")
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("passed", "failed", "not implemented",
                                                                      "not checked")}
-    verdict = "FAILED" if result.exit_code else "PASSED"
+    for group in result.timed_out:
+        stream.write(f"\nGROUP STOPPED: {group} {result.stopped_groups[group].removeprefix('not checked: ')}; "
+                     "its remaining checks did not run\n")
+    if result.max_time_s is not None:
+        running = [g for g, why in result.stopped_groups.items() if "--max-time" in why]
+        stream.write(f"\nSTOPPED: the run reached --max-time {result.max_time_s:g} s; groups still running then: "
+                     f"{', '.join(running) or '(none)'} (their remaining checks did not run)\n")
+    verdict = {0: "PASSED", 1: "FAILED", 2: "INCOMPLETE"}[result.exit_code]
     if result.server_exits:
         verdict += f" ({len(result.server_exits)} server exit(s))"
     stream.write(f"\n{verdict}: {counts['passed']} clauses passed, {counts['failed']} failed, "

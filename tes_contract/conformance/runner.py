@@ -9,14 +9,24 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
 from tes_contract.conformance.client import Client
 from tes_contract.conformance.groups import GROUPS, Group, GroupContext, finish_group
 from tes_contract.conformance.managed import ManagedServer, private_state, split_command
-from tes_contract.conformance.model import ConformanceResult, Recorder, ServerExit, describe_returncode
+from tes_contract.conformance.model import ConformanceResult, Recorder
 from tes_contract.conformance.scenarios import HEALTHY, Mocks
+from tes_contract.conformance.watch import (
+    GroupStop,
+    exit_of,
+    report_budget,
+    report_exit,
+    report_gone,
+    until_unreachable,
+)
+from tes_contract.conformance.watch import budget as watch_budget
 from tes_contract.contract.clauses import PROFILES
 from tes_contract.contract.rules import DEFAULT_TIMEOUT_MS
 from tes_contract.errors import ConfigError, SetupError, Stopped
@@ -39,6 +49,8 @@ class Options:
     examples: int = 30
     groups: tuple[str, ...] | None = None  # None: every group
     cwd: str | None = None
+    max_time_s: float = 900.0  # the whole run: past it, stopped with exit 2 and the report of what ran
+    budget_scale: float = 1.0  # multiplies every group's budget (a slow machine)
 
     def validate(self) -> None:
         """Raise ConfigError naming the bad option."""
@@ -63,6 +75,8 @@ class Options:
             raise ConfigError(f"unknown group(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
         if self.slack_ms < 0 or self.examples < 1:
             raise ConfigError("--slack-ms must be >= 0 and --examples >= 1")
+        if self.max_time_s <= 0 or self.budget_scale <= 0:
+            raise ConfigError("--max-time and --budget-scale must be > 0")
         if not 100 <= self.group_timeout_ms <= 60_000 or (self.timeout_ms is not None and self.timeout_ms <= 0):
             raise ConfigError("--group-timeout-ms must be 100..60000 and --timeout-ms > 0")
 
@@ -125,63 +139,61 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
                                         "port": server.port}
             recorder.result.servers.append(entry)
             quiet.count("ready")
-            group_stop = _GroupStop(stop)
-            drive = asyncio.ensure_future(_drive(group, options, recorder, group_stop, quiet, mocks, server,
-                                                 timeout_ms, entry))
-            # A group that stops or kills its own server (restarts, SIGTERM) is not watched.
-            exited = asyncio.ensure_future(server.process.wait() if not group.controls_server
-                                           else asyncio.Event().wait())
-            try:
-                await asyncio.wait({drive, exited}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not drive.done():
-                    group_stop.set()
-                    drive.cancel()
-                    await asyncio.gather(drive, return_exceptions=True)
-                exited.cancel()
-            if drive.done() and not drive.cancelled() and drive.exception() is None:
-                return
-            if exited.done() and not exited.cancelled():
-                _report_exit(group, recorder, server, exited.result())
-            else:
-                drive.result()
+            await _watch_group(group, options, recorder, stop, quiet, mocks, server, timeout_ms, entry)
 
 
-class _GroupStop(threading.Event):
-    """A group's stop: set for the group alone (its server exited), or by the run's stop."""
+async def _watch_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event, quiet: _Quiet,
+                       mocks: MockUpstreams, server: ManagedServer, timeout_ms: float, entry: dict[str, object]
+                       ) -> None:
+    """Drive the group while watching its server and its budget: the first of the group's end, the
+    server's exit or the budget running out ends the group, reported once."""
+    assert server.process is not None
+    group_stop = GroupStop(stop)
+    running = asyncio.Event()
+    drive = asyncio.ensure_future(_drive(group, options, recorder, group_stop, quiet, mocks, server, timeout_ms,
+                                         entry, running))
+    budget_s = group_budget_s(group, options)
+    budget = asyncio.ensure_future(watch_budget(running, budget_s))
+    # A group that stops or kills its own server (restarts, SIGTERM) is not watched.
+    exited = asyncio.ensure_future(server.process.wait() if not group.controls_server else asyncio.Event().wait())
+    try:
+        await asyncio.wait({drive, exited, budget}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not drive.done():
+            group_stop.set()
+            drive.cancel()
+            await asyncio.gather(drive, return_exceptions=True)
+        exited.cancel()
+        budget.cancel()
+    if not drive.cancelled() and drive.exception() is None:
+        return
+    returncode = server.process.returncode if server.process is not None else None
+    stopped = not drive.cancelled() and isinstance(drive.exception(), Stopped)
+    if not group.controls_server and returncode is None and stopped:
+        returncode = await exit_of(server)  # a group that saw its server go (payloads) and stopped
+    if not group.controls_server and returncode is not None:
+        report_exit(group.name, recorder, server, returncode)
+    elif budget.done() and not budget.cancelled():
+        report_budget(group.name, recorder, budget_s)
+    else:
+        drive.result()
 
-    def __init__(self, run: threading.Event) -> None:
-        super().__init__()
-        self._run = run
 
-    def is_set(self) -> bool:
-        return super().is_set() or self._run.is_set()
-
-
-#: Failures a group recorded this long before its server's exit was seen are forgotten: what a dying
-#: server answered in its last moments is its exit, reported once.
-EXIT_WINDOW_S = 1.0
-
-
-def _report_exit(group: Group, recorder: Recorder, server: ManagedServer, returncode: int) -> None:
-    """A server that ended during its group: one finding (when, how, its last output); the group's checks
-    that had not run are "not checked"."""
-    exit = ServerExit(group.name, recorder.elapsed(), describe_returncode(returncode), server.log_tail(),
-                      returncode)
-    recorder.stop_group(group.name, f"not checked: the server {exit.description}",
-                        since=time.monotonic() - EXIT_WINDOW_S)
-    recorder.server_exited(exit)
-    recorder.progress(f"{group.name}: {exit.summary()}; the group's remaining checks did not run")
+def group_budget_s(group: Group, options: Options) -> float:
+    """Seconds the group may drive its server (the wait for the quiet moment aside)."""
+    return (group.budget_s + group.budget_per_example_s * options.examples) * options.budget_scale
 
 
 async def _drive(group: Group, options: Options, recorder: Recorder, stop: threading.Event, quiet: _Quiet,
-                 mocks: MockUpstreams, server: ManagedServer, timeout_ms: float, entry: dict[str, object]
-                 ) -> None:
+                 mocks: MockUpstreams, server: ManagedServer, timeout_ms: float, entry: dict[str, object],
+                 running: asyncio.Event) -> None:
     """Wait for the quiet moment (timing-sensitive groups), run the group's scenarios and its final checks."""
     try:
         if not group.heavy:
             recorder.progress(f"{group.name}: waiting for the heavy groups to finish")
             await quiet.event.wait()
+        running.set()
+        recorder.running.add(group.name)
         answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
         async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
             ctx = _context(group, options, client, recorder, Mocks(mocks), stop, timeout_ms, server)
@@ -192,6 +204,7 @@ async def _drive(group: Group, options: Options, recorder: Recorder, stop: threa
             entry["output_tail"] = server.log_tail(40)  # the HTML report shows it; the log goes at stop
             recorder.progress(f"{group.name}: done in {time.monotonic() - started:.1f} s")
     finally:
+        recorder.running.discard(group.name)
         if group.heavy:
             quiet.count("heavy")
 
@@ -204,19 +217,55 @@ async def _run_live(options: Options, recorder: Recorder, stop: threading.Event)
     try:
         if control is not None:
             await control.set_client_timeout(timeout_ms)
-        for group in _selected(options):
-            answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
-            async with Client(options.url, recorder, answer_timeout_s=answer_timeout_s, skew_s=30.0) as client:
-                mocks = Mocks(control) if control is not None else None
-                ctx = _context(group, options, client, recorder, mocks, stop, timeout_ms)
-                recorder.progress(f"{group.name}: running against {options.url}")
-                await group.run(ctx)
-                await finish_group(ctx)
+        gone = asyncio.ensure_future(until_unreachable(options.url))
+        try:
+            for group in _selected(options):
+                if not await _run_live_group(group, options, recorder, stop, control, timeout_ms, gone):
+                    break
+        finally:
+            gone.cancel()
     finally:
         if control is not None:
             with contextlib.suppress(Exception):
                 await control.reset()
             await control.aclose()
+
+
+async def _run_live_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event,
+                          control: MockControl | None, timeout_ms: float, gone: asyncio.Future[float]) -> bool:
+    """Run one group against the live server, within its budget; False when the server went away."""
+    assert options.url is not None
+    answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
+    group_stop = GroupStop(stop)
+    async with Client(options.url, recorder, answer_timeout_s=answer_timeout_s, skew_s=30.0) as client:
+        ctx = _context(group, options, client, recorder, Mocks(control) if control is not None else None,
+                       group_stop, timeout_ms)
+        recorder.progress(f"{group.name}: running against {options.url}")
+        recorder.running.add(group.name)
+
+        async def run() -> None:
+            await group.run(ctx)
+            await finish_group(ctx)
+
+        drive = asyncio.ensure_future(run())
+        budget_s = group_budget_s(group, options)
+        try:
+            watched: set[asyncio.Future[Any]] = {drive, gone}
+            done, _ = await asyncio.wait(watched, timeout=budget_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not drive.done():
+                group_stop.set()
+                drive.cancel()
+                await asyncio.gather(drive, return_exceptions=True)
+            recorder.running.discard(group.name)
+    if gone in done:
+        report_gone(group.name, recorder, options.url, gone.result())
+        return False
+    if drive not in done:
+        report_budget(group.name, recorder, budget_s)
+        return True
+    drive.result()
+    return True
 
 
 async def _require_reachable(url: str) -> None:
@@ -265,9 +314,10 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
                 quiet = _Quiet(groups)
                 tasks = [asyncio.ensure_future(_run_managed_group(g, options, recorder, stop, quiet))
                          for g in groups]
-                await _gather_or_cancel(tasks, stop, recorder)
+                await _gather_or_cancel(tasks, stop, recorder, options.max_time_s)
             else:
-                await _run_live(options, recorder, stop)
+                await _gather_or_cancel([asyncio.ensure_future(_run_live(options, recorder, stop))], stop,
+                                        recorder, options.max_time_s)
         except Stopped:
             pass
         finally:
@@ -276,11 +326,18 @@ async def arun_conformance(options: Options, on_event: Callable[[str, str], None
     return result
 
 
-async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event, recorder: Recorder
-                            ) -> None:
-    """Wait for every group; the first error (or a cancellation) stops and cancels all the others."""
+async def _gather_or_cancel(tasks: Sequence[asyncio.Future[None]], stop: threading.Event, recorder: Recorder,
+                            max_time_s: float) -> None:
+    """Wait for every group; the first error (or a cancellation) stops and cancels all the others, and so
+    does `max_time_s` running out (the groups still running are reported stopped, the run exits 2)."""
     try:
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION, timeout=max_time_s)
+        if pending and not any(not t.cancelled() and t.exception() is not None for t in done):
+            recorder.result.max_time_s = max_time_s
+            for group in sorted(recorder.running):
+                recorder.stop_group(group, f"not checked: the run reached --max-time {max_time_s:g} s")
+            recorder.progress(f"--max-time {max_time_s:g} s reached: stopping "
+                              f"{', '.join(sorted(recorder.running)) or 'the run'}")
         for task in done:
             if not task.cancelled() and (error := task.exception()) is not None and not isinstance(error, Stopped):
                 raise error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -89,6 +90,16 @@ class GroupContext:
         names = ("tmux",) if upstream == "tmux" else ("activeWorkers", "telemetryStatus")
         return {k: self.baseline.get(k) for k in names}
 
+    async def server_gone(self, wait_s: float = 1.0) -> bool:
+        """Managed mode: True when the group's server process has ended, its exit seen within `wait_s`
+        (a refused connection comes a moment before the exit is reaped). Live mode: False (no process)."""
+        process = self.server.process if self.server is not None else None
+        if process is None:
+            return self.server is not None  # managed, and stopped
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(process.wait()), wait_s)
+        return process.returncode is not None
+
     def ensure_running(self) -> None:
         """Raise Stopped when the run is being stopped."""
         if self.stop.is_set():
@@ -157,6 +168,10 @@ class Group:
     env: Mapping[str, str | None] = field(default_factory=dict)
     #: Points TES_ALERT_WEBHOOK_URL at the group's webhook mock (managed mode).
     webhook: bool = False
+    #: Seconds the group may drive its server, plus this per --examples (x --budget-scale): past it the group
+    #: is stopped and reported. About 5 x what it takes against the reference server on a busy 2-core machine.
+    budget_s: float = 120.0
+    budget_per_example_s: float = 0.0
 
 
 async def finish_group(ctx: GroupContext) -> None:

@@ -18,6 +18,7 @@ from tes_contract.conformance.checks.response import (
     method_not_allowed_lists_get,
     query_string_ignored,
 )
+from tes_contract.conformance.client import MAX_BODY_BYTES
 from tes_contract.conformance.groups.base import GroupContext
 from tes_contract.conformance.model import NOT_JSON, Exchange, Failure
 from tes_contract.conformance.registry import run_check
@@ -70,6 +71,31 @@ def _exchange(response: Any, started: float) -> Exchange:
     return exchange
 
 
+#: Seconds one answer may take, body included (requests' own timeout bounds each read, not the whole).
+ANSWER_S = 30.0
+
+
+def _bounded_body(response: Any, **_: Any) -> Any:
+    """requests' response hook (it runs before the body is read): read the body ourselves, at most
+    MAX_BODY_BYTES within ANSWER_S, so a 10 MB or endless body costs neither memory nor the run's time."""
+    import requests
+
+    body, deadline = bytearray(), time.monotonic() + ANSWER_S
+    for chunk in response.raw.stream(65536, decode_content=True):
+        body += chunk
+        if len(body) > MAX_BODY_BYTES or time.monotonic() > deadline:
+            response.close()
+            what = (f"a body over the harness's read limit of {MAX_BODY_BYTES // (1024 * 1024)} MiB"
+                    if len(body) > MAX_BODY_BYTES else f"a body still coming after {ANSWER_S:.0f} s")
+            raise requests.RequestException(f"status {response.status_code} with {what}")
+    response._content, response._content_consumed = bytes(body), True
+    return response
+
+
+class _Halt(BaseException):
+    """The group is stopping: ends Hypothesis's run at once (an Exception would be shrunk as a failure)."""
+
+
 def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     """Blocking: the property-based run of one operation (in a worker thread)."""
     import requests
@@ -80,6 +106,7 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     profile = operation.definition.raw.get("x-tes-profile", "core")
     is_status = operation.path == "/api/dev/status"
     session = requests.Session()
+    session.hooks["response"].append(_bounded_body)
     scenario = ctx.scenario(f"{operation.method.upper()} {operation.path}")
 
     def judge(case: Any, response: Any, started: float, name: str) -> Exchange:
@@ -99,7 +126,7 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
     @given(case=operation.as_strategy(), query=QUERY)
     def fuzz(case: Any, query: dict[str, str]) -> None:
         if ctx.stop.is_set():
-            raise Stopped
+            raise _Halt
         started = time.time()
         name = scenario + (" ?query" if query else "")
         try:
@@ -111,7 +138,10 @@ def _run_operation(ctx: GroupContext, operation: Any, base_url: str) -> None:
         if is_status and query:
             ctx.check(query_string_ignored, ctx.scenario("query-string"), exchange)
 
-    fuzz()
+    try:
+        fuzz()
+    except _Halt:
+        raise Stopped from None
     if is_status:
         _undeclared_methods(ctx, operation, base_url, session, judge)
     session.close()

@@ -47,6 +47,11 @@ class _Mismatch(AssertionError):
     """One example broke the property (Hypothesis shrinks it)."""
 
 
+class _ServerGone(BaseException):
+    """The server ended (or the run stops): no example is judged any more. A BaseException, so Hypothesis
+    neither counts the example as failing nor shrinks towards it: it ends the run at once."""
+
+
 async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     """Serve generated payloads through the mock and compare the server's fields with the oracle."""
     assert ctx.mocks is not None
@@ -61,7 +66,10 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
         assert mocks is not None
         await mocks.set(upstream, "fixed", status=status, body=payload)
         await mocks.clear_journal(upstream)
-        exchange = await ctx.status(name, payload={"status": status, "body": payload})
+        exchange = await ctx.client.status()
+        if exchange.status is None and await ctx.server_gone():
+            raise _ServerGone  # a request that reached no live server says nothing of the payload
+        ctx.judge_status(exchange, name, {"status": status, "body": payload})
         observed = upstream_fields(exchange.body) if exchange.status == 200 else {}
         return observed, exchange.curl(), _answered_in_time(await mocks.journal(upstream), ctx.timeout_ms)
 
@@ -78,11 +86,16 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     @given(status=STATUS, payload=strategy)
     def property_holds(status: int, payload: Any) -> None:
         if ctx.stop.is_set():
-            raise Stopped
+            raise _ServerGone
         expected = expected_fields(upstream, True, status, payload)
         for _ in range(_ATTEMPTS):
-            observed, curl, judgeable = asyncio.run_coroutine_threadsafe(
-                serve_and_read(status, payload), loop).result(timeout=60)
+            try:
+                observed, curl, judgeable = asyncio.run_coroutine_threadsafe(
+                    serve_and_read(status, payload), loop).result(timeout=60)
+            except Exception:
+                if ctx.stop.is_set():  # the mocks closing under a stopped group, not the payload's fault
+                    raise _ServerGone from None
+                raise
             mismatch = any(observed.get(k) != v for k, v in expected.items())
             # A mock answer that reached the server late (this process is busy generating examples) makes
             # "offline" a right answer: try again rather than blame the server.
@@ -98,6 +111,8 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
         await asyncio.to_thread(property_holds)
     except _Mismatch:
         pass
+    except _ServerGone:
+        raise Stopped from None  # the runner reports the server's exit, once
     clauses = ("UPSTREAM-TMUX-VALID" if upstream == "tmux" else "UPSTREAM-WORKER-VALID",
                *(FIELD_CLAUSE[f] for f in UPSTREAM_FIELDS[upstream]))
     if last_failure:

@@ -15,6 +15,8 @@ Modes (what the harness must report for each: tests/servers/README.md, tests/tes
   garbage         answers every connection with random bytes, not HTTP
   huge_body       answers every request 200 with a 10 MB JSON body
   endless_body    answers every request 200 and sends its body forever (chunked)
+  fail_third DIR  exits 2 on its third start (counted in DIR), runs the server otherwise: what a server
+                  does when two copies fight over one state file or port
 
 It stands for somebody else's server: it imports nothing of tes_contract.
 """
@@ -32,7 +34,7 @@ from pathlib import Path
 
 SERVER = Path(__file__).resolve().parent.parent / "py_status_server.py"
 MODES = ("exit_0", "wrong_port", "flood", "ignore_sigterm", "orphan", "silent", "garbage", "huge_body",
-         "endless_body")
+         "endless_body", "fail_third")
 
 
 def _start_server(env: dict[str, str] | None = None) -> int:
@@ -80,6 +82,19 @@ def _orphan() -> None:
     os._exit(1)
 
 
+def _fail_third(folder: Path) -> None:
+    for n in range(1, 1000):
+        try:
+            os.close(os.open(folder / f"start-{n}", os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            continue
+    if n == 3:
+        print("state file locked by another copy", flush=True)
+        sys.exit(2)
+    os.execv(sys.executable, [sys.executable, str(SERVER), str(folder)])  # (the server ignores its arguments)
+
+
 def _handle(conn: socket.socket, mode: str) -> None:
     with conn:
         conn.settimeout(600)
@@ -117,6 +132,8 @@ def main() -> None:
     if mode == "exit_0":
         print("nothing to serve today", flush=True)
         sys.exit(0)
+    if mode == "fail_third":
+        _fail_third(Path(sys.argv[2]))
     if mode == "wrong_port":
         os.execve(sys.executable, [sys.executable, str(SERVER)], {**os.environ, "TES_PORT": "0"})
     {"flood": _flood, "ignore_sigterm": _ignore_sigterm, "orphan": _orphan}.get(mode, lambda: _raw(mode))()

@@ -1,0 +1,96 @@
+"""Watching a run: each group's server and budget, a live server's reachability, and what is reported
+when one of them ends a group (once, at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from urllib.parse import urlsplit
+
+from tes_contract.conformance.managed import ManagedServer
+from tes_contract.conformance.model import Recorder, ServerExit, describe_returncode
+
+#: Failures a group recorded this long before its server's exit was seen are forgotten: what a dying
+#: server answered in its last moments is its exit, reported once.
+EXIT_WINDOW_S = 1.0
+#: Live mode: a server is gone after this many refused (or unanswered) TCP connects in a row, this far apart.
+LIVE_MISSES = 3
+LIVE_PROBE_S = 0.5
+
+
+class GroupStop(threading.Event):
+    """A group's stop: set for the group alone (its server exited, its budget ran out), or by the run's."""
+
+    def __init__(self, run: threading.Event) -> None:
+        super().__init__()
+        self._run = run
+
+    def is_set(self) -> bool:
+        return super().is_set() or self._run.is_set()
+
+
+async def budget(running: asyncio.Event, budget_s: float) -> None:
+    """Return `budget_s` after the group began driving its server."""
+    await running.wait()
+    await asyncio.sleep(budget_s)
+
+
+async def exit_of(server: ManagedServer, wait_s: float = 1.0) -> int | None:
+    """The server process's return code, waiting up to `wait_s` for its exit to be seen; None if running."""
+    process = server.process
+    if process is None:
+        return None
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(process.wait()), wait_s)
+    return process.returncode
+
+
+def report_exit(group: str, recorder: Recorder, server: ManagedServer, returncode: int) -> None:
+    """A server that ended during its group: one finding (when, how, its last output); the group's checks
+    that had not run are "not checked"."""
+    exit = ServerExit(group, recorder.elapsed(), describe_returncode(returncode), server.log_tail(), returncode)
+    recorder.stop_group(group, f"not checked: the server {exit.description}", since=time.monotonic() - EXIT_WINDOW_S)
+    recorder.server_exited(exit)
+    recorder.progress(f"{group}: {exit.summary()}; the group's remaining checks did not run")
+
+
+def report_gone(group: str, recorder: Recorder, url: str, since: float) -> None:
+    """Live mode: the server stopped accepting connections during `group` (first refused at `since`)."""
+    exit = ServerExit(group, recorder.elapsed(), f"stopped accepting connections at {url}")
+    recorder.stop_group(group, f"not checked: the server {exit.description}", since=since - EXIT_WINDOW_S)
+    recorder.server_exited(exit)
+    recorder.progress(f"{group}: {exit.summary()}; the run stops there")
+
+
+def report_budget(group: str, recorder: Recorder, budget_s: float) -> None:
+    """A group that ran past its budget: stopped, its remaining checks not checked."""
+    recorder.stop_group(group, f"not checked: the group ran past its budget of {budget_s:.0f} s "
+                               "(answers too slow or missing)")
+    recorder.result.timed_out.append(group)
+    recorder.progress(f"{group}: ran past its budget of {budget_s:.0f} s: stopped; its remaining checks did "
+                      "not run")
+
+
+async def until_unreachable(url: str) -> float:
+    """Return (the time.monotonic() of the first miss) once LIVE_MISSES TCP connects in a row to `url`'s
+    host and port were refused or not accepted within 2 s. A server that accepts and then never answers is
+    not gone: the answer timeouts judge it."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+    first: float | None = None
+    misses = 0
+    while True:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2.0)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            first, misses = None, 0
+        except (OSError, TimeoutError):
+            first = first if first is not None else time.monotonic()
+            misses += 1
+            if misses >= LIVE_MISSES:
+                return first
+        await asyncio.sleep(LIVE_PROBE_S)
