@@ -52,6 +52,21 @@ class _ServerGone(BaseException):
     neither counts the example as failing nor shrinks towards it: it ends the run at once."""
 
 
+async def _serve_and_read(ctx: GroupContext, upstream: str, name: str, status: int, payload: Any
+                          ) -> tuple[dict[str, Any], str, bool]:
+    """Serve the payload, read the status; also say whether the mock's answer could be judged."""
+    mocks = ctx.mocks
+    assert mocks is not None
+    await mocks.set(upstream, "fixed", status=status, body=payload)
+    await mocks.clear_journal(upstream)
+    exchange = await ctx.client.status()
+    if exchange.status is None and await ctx.server_gone():
+        raise _ServerGone  # a request that reached no live server says nothing of the payload
+    ctx.judge_status(exchange, name, {"status": status, "body": payload})
+    observed = upstream_fields(exchange.body) if exchange.status == 200 else {}
+    return observed, exchange.curl(), _answered_in_time(await mocks.journal(upstream), ctx.timeout_ms)
+
+
 async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     """Serve generated payloads through the mock and compare the server's fields with the oracle."""
     assert ctx.mocks is not None
@@ -59,19 +74,6 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
     name = ctx.scenario("property")
     await ctx.start_healthy()
     last_failure: list[tuple[int, Any, dict[str, Any], str]] = []
-
-    async def serve_and_read(status: int, payload: Any) -> tuple[dict[str, Any], str, bool]:
-        """Serve the payload, read the status; also say whether the mock's answer could be judged."""
-        mocks = ctx.mocks
-        assert mocks is not None
-        await mocks.set(upstream, "fixed", status=status, body=payload)
-        await mocks.clear_journal(upstream)
-        exchange = await ctx.client.status()
-        if exchange.status is None and await ctx.server_gone():
-            raise _ServerGone  # a request that reached no live server says nothing of the payload
-        ctx.judge_status(exchange, name, {"status": status, "body": payload})
-        observed = upstream_fields(exchange.body) if exchange.status == 200 else {}
-        return observed, exchange.curl(), _answered_in_time(await mocks.journal(upstream), ctx.timeout_ms)
 
     # Hypothesis loads here, not at import: `tes-contract validate` should not pay for it.
     from hypothesis import HealthCheck, Phase, example, given, seed, settings
@@ -91,7 +93,7 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
         for _ in range(_ATTEMPTS):
             try:
                 observed, curl, judgeable = asyncio.run_coroutine_threadsafe(
-                    serve_and_read(status, payload), loop).result(timeout=60)
+                    _serve_and_read(ctx, upstream, name, status, payload), loop).result(timeout=60)
             except Exception:
                 if ctx.stop.is_set():  # the mocks closing under a stopped group, not the payload's fault
                     raise _ServerGone from None
@@ -113,6 +115,12 @@ async def run_payloads(ctx: GroupContext, upstream: str) -> None:
         pass
     except _ServerGone:
         raise Stopped from None  # the runner reports the server's exit, once
+    _verdict(ctx, upstream, name, last_failure)
+
+
+def _verdict(ctx: GroupContext, upstream: str, name: str, last_failure: list[tuple[int, Any, dict[str, Any], str]]
+             ) -> None:
+    """Record the property's verdict: the minimal failing payload Hypothesis shrank to, or a pass."""
     clauses = ("UPSTREAM-TMUX-VALID" if upstream == "tmux" else "UPSTREAM-WORKER-VALID",
                *(FIELD_CLAUSE[f] for f in UPSTREAM_FIELDS[upstream]))
     if last_failure:
