@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -30,7 +29,16 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_server import Process, interleaved, machine, ms, row, verdict, wrk  # noqa: E402
+from benchmarks.bench_server import (  # noqa: E402
+    interleaved,
+    machine,
+    ms,
+    row,
+    start_feature_server,
+    start_mocks,
+    verdict,
+    wrk,
+)
 from tes_contract.contract.formats import rfc3339_ms  # noqa: E402
 from tes_contract.mocks import MockControl  # noqa: E402
 from tes_contract.server.history import DB_NAME  # noqa: E402
@@ -38,27 +46,6 @@ from tes_contract.server.history_store import HistoryDB  # noqa: E402
 
 WEEK_S = 7 * 24 * 3600
 INTERVAL_S = 10
-
-SERVER = r"""
-import asyncio, json, sys
-from aiohttp import web
-from tes_contract.server.app import FEATURES, create_app
-from tes_contract.server.routes import history
-from tes_contract.server.settings import Settings
-
-async def main():
-    features = FEATURES if sys.argv[1] == "on" else tuple(f for f in FEATURES if f is not history.setup)
-    runner = web.AppRunner(create_app(Settings.from_env(), features), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    print(json.dumps({"event": "listening", "url": f"http://{host}:{port}"}), flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
-
 
 def simulated_week(state: Path) -> dict[str, Any]:
     """Write a week of points ending now, maintaining as the server does; return sizes and timings."""
@@ -117,23 +104,19 @@ async def run(duration_s: float, rounds: int, json_path: str | None) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-history-") as folder:
         week = results["week"] = simulated_week(Path(folder) / "week")
-        mocks_process = Process("mocks", [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0",
-                                          "--worker-port", "0", "--control-port", "0"], r"control: (\S+)")
-        text = Path(mocks_process.log.name).read_text()
-        mocks = {name: re.search(rf"{name}: (\S+)", text).group(1)  # type: ignore[union-attr]
-                 for name in ("tmux", "worker", "control")}
+        mocks_process, mocks = start_mocks()
         processes = [mocks_process]
         try:
             base = {"TES_TMUX_STATUS_URL": mocks["tmux"], "TES_WORKER_API_URL": mocks["worker"]}
-            reader = Process("week", [sys.executable, "-c", SERVER, "on"], r'"url": "([^"]+)"',
-                             {**base, "TES_STATE_DIR": f"{folder}/week", "TES_EVENT_LOG": f"{folder}/week.log"})
+            reader = start_feature_server("week", "on", "history", {
+                **base, "TES_STATE_DIR": f"{folder}/week", "TES_EVENT_LOG": f"{folder}/week.log"})
             processes.append(reader)
             results["query"] = await query_figures(reader.url, week, duration_s)
             reader.stop()
             for mode in ("on", "off"):
-                processes.append(Process(mode, [sys.executable, "-c", SERVER, mode], r'"url": "([^"]+)"',
-                                         {**base, "TES_HISTORY_INTERVAL_MS": "100", "TES_STATE_DIR": f"{folder}/{mode}",
-                                          "TES_EVENT_LOG": f"{folder}/{mode}.log"}))
+                processes.append(start_feature_server(mode, mode, "history,alerts", {
+                    **base, "TES_HISTORY_INTERVAL_MS": "100", "TES_STATE_DIR": f"{folder}/{mode}",
+                    "TES_EVENT_LOG": f"{folder}/{mode}.log"}))
             subjects = {"history on (100 ms)": processes[-2], "history off": processes[-1]}
             async with MockControl(mocks["control"]) as control:
                 await control.set("tmux", "healthy")

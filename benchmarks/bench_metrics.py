@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -32,40 +31,29 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_server import Process, interleaved, machine, ms, row, verdict, wrk  # noqa: E402
+from benchmarks.bench_server import (  # noqa: E402
+    Process,
+    interleaved,
+    machine,
+    ms,
+    row,
+    start_feature_server,
+    start_mocks,
+    verdict,
+    wrk,
+)
 from tes_contract.mocks import MockControl  # noqa: E402
 
 WARM_REQUESTS = 10_000
 WARM_PATHS = ("/api/dev/status", "/api/dev/tmux/status", "/api/dev/workers", "/api/dev/metrics",
               "/api/dev/no-such-path")
 
-SERVER = r"""
-import asyncio, json, sys
-from aiohttp import web
-from tes_contract.server.app import FEATURES, create_app
-from tes_contract.server.routes import metrics
-from tes_contract.server.settings import Settings
-
-async def main():
-    features = FEATURES if sys.argv[1] == "on" else tuple(f for f in FEATURES if f is not metrics.setup)
-    runner = web.AppRunner(create_app(Settings.from_env(), features), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    print(json.dumps({"event": "listening", "url": f"http://{host}:{port}"}), flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
-
-
 def start(name: str, mode: str, mocks: dict[str, str]) -> Process:
     # Each server its own state (the history database is one writer's): never the repo's `.tes` or `logs/`.
     state = tempfile.mkdtemp(prefix=f"bench-metrics-{name}-")
     env = {"TES_TMUX_STATUS_URL": mocks["tmux"], "TES_WORKER_API_URL": mocks["worker"], "TES_STATE_DIR": state,
            "TES_EVENT_LOG": str(Path(state) / "events.log")}
-    return Process(name, [sys.executable, "-c", SERVER, mode], r'"event": "listening", "url": "([^"]+)"', env)
+    return start_feature_server(name, mode, "metrics", env)
 
 
 async def warm(url: str) -> dict[str, int]:
@@ -89,10 +77,7 @@ async def run(duration_s: float, rounds: int, json_path: str | None) -> int:
         print("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again.", file=sys.stderr)
         return 2
     print("\n".join(machine()))
-    mocks_process = Process("mocks", [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0",
-                                      "--worker-port", "0", "--control-port", "0"], r"control: (\S+)")
-    text = Path(mocks_process.log.name).read_text()
-    mocks = {name: re.search(rf"{name}: (\S+)", text).group(1) for name in ("tmux", "worker", "control")}  # type: ignore[union-attr]
+    mocks_process, mocks = start_mocks()
     processes = [mocks_process]
     results: dict[str, Any] = {}
     try:

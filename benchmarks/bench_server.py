@@ -119,6 +119,47 @@ def start_server(name: str, mocks: dict[str, str], *extra: str, timeout_ms: int 
                    {"TES_STATE_DIR": f"{state}/state", "TES_EVENT_LOG": f"{state}/events.log"})
 
 
+#: A reference server with every feature (`on`) or all but some (`off`): `python -c FEATURE_SERVER on|off
+#: NAME[,NAME]`, each NAME a feature of `tes_contract.server.routes` (the A/B of bench_metrics and
+#: bench_history; a feature that needs another goes with it: alerts keep their queue in history's database).
+FEATURE_SERVER = r"""
+import asyncio, importlib, json, sys
+from aiohttp import web
+from tes_contract.server.app import FEATURES, create_app
+from tes_contract.server.settings import Settings
+
+async def main():
+    mode, names = sys.argv[1], sys.argv[2].split(",")
+    left_out = {importlib.import_module("tes_contract.server.routes." + name).setup for name in names}
+    features = FEATURES if mode == "on" else tuple(f for f in FEATURES if f not in left_out)
+    runner = web.AppRunner(create_app(Settings.from_env(), features), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    print(json.dumps({"event": "listening", "url": f"http://{host}:{port}"}), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def start_feature_server(name: str, mode: str, feature: str, env: dict[str, str]) -> Process:
+    """The FEATURE_SERVER with `feature` (comma-separated names) on or off, with `env` (each its own
+    TES_STATE_DIR)."""
+    return Process(name, [sys.executable, "-c", FEATURE_SERVER, mode, feature],
+                   r'"event": "listening", "url": "([^"]+)"', env)
+
+
+def start_mocks() -> tuple[Process, dict[str, str]]:
+    """`tes-contract mock` on free ports in its own process; its tmux, worker and control URLs."""
+    process = Process("mocks", [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0",
+                                "--worker-port", "0", "--control-port", "0"], r"control: (\S+)")
+    text = Path(process.log.name).read_text()
+    urls = {name: re.search(rf"{name}: (\S+)", text).group(1) for name in ("tmux", "worker", "control")}  # type: ignore[union-attr]
+    return process, urls
+
+
 # ---------------------------------------------------------------------------------------------- load
 def wrk(url: str, connections: int, duration_s: float, timeout_s: float = 10.0) -> dict[str, Any]:
     """Run wrk against `url`; the figures of its Lua `done` hook (latencies in microseconds)."""
@@ -278,10 +319,7 @@ async def run(duration_s: float, rounds: int, json_path: str | None) -> int:
     print("mocks: `tes-contract mock` (tes_contract.mocks) in their own process; servers: "
           "`tes-contract serve` in their own processes; access log off everywhere")
     results: dict[str, Any] = {}
-    mocks_process = Process("mocks", [sys.executable, "-m", "tes_contract", "mock", "--tmux-port", "0",
-                                      "--worker-port", "0", "--control-port", "0"], r"control: (\S+)")
-    text = Path(mocks_process.log.name).read_text()
-    mocks = {name: re.search(rf"{name}: (\S+)", text).group(1) for name in ("tmux", "worker", "control")}  # type: ignore[union-attr]
+    mocks_process, mocks = start_mocks()
     processes: list[Process] = [mocks_process]
     try:
         async with MockControl(mocks["control"]) as control:
