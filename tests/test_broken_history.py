@@ -11,11 +11,17 @@ from tests.servers.launch import HISTORY_EXPECTED_CLAUSES, command
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ("history", "history-retention")
+ALERT_GROUPS = ("alerts",)
+
+
+def groups_for(name: str) -> tuple[str, ...]:
+    """The alert breaks show in the alerts group; the others in the history groups."""
+    return ALERT_GROUPS if name.startswith("alerts_") else GROUPS
 
 
 def test_history_groups_pass_the_correct_python_server():
-    result = run_conformance(Options(server=command("python"), profiles=("core", "history"), groups=GROUPS,
-                                     cwd=str(ROOT), seed=5))
+    result = run_conformance(Options(server=command("python"), profiles=("core", "history"),
+                                     groups=GROUPS + ALERT_GROUPS, cwd=str(ROOT), seed=5))
     assert result.failures == [], "\n".join(f"{f.clause} [{f.scenario}] {f.expected}; {f.observed}"
                                             for f in result.failures[:10])
 
@@ -27,7 +33,7 @@ async def test_each_history_break_is_named():
     async def run(name: str):
         async with gate:
             return await arun_conformance(Options(server=command("python", name), profiles=("core", "history"),
-                                                  groups=GROUPS, cwd=str(ROOT)))
+                                                  groups=groups_for(name), cwd=str(ROOT)))
 
     results = await asyncio.gather(*(run(name) for name in names))
     misses = [f"{name}: expected {sorted(HISTORY_EXPECTED_CLAUSES[name])}, reported {sorted(r.failed_clauses())}"
@@ -44,6 +50,8 @@ def test_history_breaks_are_documented_and_implemented():
     rows = re.findall(r"^\| `([a-z0-9_]+)` \|.*\| ([A-Z0-9, -]+) \| python \|$",
                       (PY_SERVER.parent / "README.md").read_text(), re.M)
     assert {n: frozenset(c.strip() for c in cs.split(",")) for n, cs in rows} == HISTORY_EXPECTED_CLAUSES
-    source = (PY_SERVER.parent / "py_history.py").read_text()
-    assert set(re.findall(r'"([a-z_]+)"', source.split("BREAKS = frozenset")[1].split("})")[0])) \
-        == set(HISTORY_EXPECTED_CLAUSES)
+    names: set[str] = set()
+    for part in ("py_history.py", "py_alerts.py"):
+        source = (PY_SERVER.parent / part).read_text()
+        names |= set(re.findall(r'"([a-z_0-9]+)"', source.split("BREAKS = frozenset")[1].split("})")[0]))
+    assert names == set(HISTORY_EXPECTED_CLAUSES)

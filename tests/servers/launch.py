@@ -21,7 +21,7 @@ PY_SERVER = HERE / "py_status_server.py"
 NODE_PARTS = (HERE / "node" / "metrics.mjs",)
 PY_PARTS = (HERE / "py_metrics.py",)
 #: Parts of the Python server whose breaks the Node server does not have (HISTORY_EXPECTED_CLAUSES).
-PY_ONLY_PARTS = (HERE / "py_history.py",)
+PY_ONLY_PARTS = (HERE / "py_history.py", HERE / "py_alerts.py")
 KINDS = ("node", "python")
 MIN_NODE_MAJOR = 18  # built-in fetch and AbortSignal.timeout
 
@@ -65,6 +65,11 @@ HISTORY_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "ids_reset": frozenset({"HISTORY-PERSIST"}),
     "history_lost": frozenset({"HISTORY-PERSIST"}),
     "retention_ignored": frozenset({"HISTORY-RETENTION"}),
+    # webhook alerts (py_alerts.py), shown by the alerts group
+    "alerts_retry_4xx": frozenset({"ALERT-RETRY"}),
+    "alerts_sent_twice": frozenset({"ALERT-RETRY"}),
+    "alerts_no_resolved": frozenset({"ALERT-FIRE"}),
+    "alerts_awaited": frozenset({"ALERT-ISOLATION"}),
 }
 
 

@@ -16,7 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BREAKS = frozenset({"log_overwritten", "events_duplicated", "ids_reset", "history_lost", "retention_ignored"})
+from py_alerts import BREAKS as ALERT_BREAKS  # the webhook alerts, in their own file
+from py_alerts import AlertPart
+
+BREAKS = frozenset({"log_overwritten", "events_duplicated", "ids_reset", "history_lost", "retention_ignored"}) \
+    | ALERT_BREAKS
 HISTORY_PATH = "/api/dev/status/history"
 EVENTS_PATH = "/api/dev/events"
 FIELDS = ("errorRate", "avgLatency", "requestsPerSecond", "tmux", "activeWorkers", "apiSessions",
@@ -69,6 +73,7 @@ class HistoryPart:
         self.last: dict[str, str | None] = {"trafficMode": last.get("trafficMode", "normal"),
                                             "telemetryStatus": last.get("telemetryStatus")}
         self.last_event: dict[str, Any] | None = None
+        self.alerts = AlertPart(env, breaks, self.db, self.last)
 
     @staticmethod
     def _connect(path: str) -> sqlite3.Connection:
@@ -99,6 +104,7 @@ class HistoryPart:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "w" if "log_overwritten" in self.breaks else "a") as log:
             log.write(json.dumps(event) + "\n")
+        self.alerts.on_event(event)
 
     def sample(self, doc: dict[str, Any]) -> None:
         self.observe(doc)

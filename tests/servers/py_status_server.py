@@ -280,6 +280,7 @@ class StatusService:
                 self.cached = (time.monotonic() + 10.0, text)
             if self.history is not None:
                 self.history.observe(json.loads(text))
+                await self.history.alerts.settle_inline()  # nothing to wait for unless alerts_awaited
         headers = {}
         if not self.broken("no_cache_header"):
             headers["Cache-Control"] = "no-cache"
@@ -384,6 +385,7 @@ async def serve(config: Config, history: HistoryPart) -> None:
     print(f"listening {base}", flush=True)
     print(json.dumps({"event": "listening", "url": base, "breaks": sorted(config.breaks)}), file=sys.stderr,
           flush=True)
+    await history.alerts.start()
     sampler = asyncio.create_task(service.sample_forever())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -393,6 +395,7 @@ async def serve(config: Config, history: HistoryPart) -> None:
         await stop.wait()
     finally:
         sampler.cancel()
+        await history.alerts.close()
         await service.client.close()
         await asyncio.wait_for(runner.cleanup(), 2)
 
