@@ -71,7 +71,7 @@ class _Phase:
         ctx, scenario = self.ctx, self.ctx.scenario(self.name)
         ctx.check(alert_deliveries_valid, scenario, deliveries)
         # Retries of an earlier phase's alerts may still come: they are judged by the retry checks, not here.
-        own = [d for d in deliveries if _event_of(d) is None or _event_of(d) > self.after]
+        own = [d for d in deliveries if (_event_of(d) or self.after + 1) > self.after]
         ctx.check(one_alert_per_event, scenario, own, events, 1.0 + ctx.slack_ms / 1000, self.open_spells)
         ctx.check(deliveries_follow_the_answers, scenario, deliveries, ctx.timeout_ms / 1000, ctx.slack_ms / 1000)
         return _spells_after(events, self.open_spells)
