@@ -193,3 +193,23 @@ def test_a_version_1_database_migrates_to_the_alert_queue_keeping_its_events(tmp
         assert db.last_event_id() == 7 and db.alerts() == [] and db.alert_counts() == {}
     finally:
         db.close()
+
+
+async def test_without_the_history_feature_there_are_no_alerts_and_no_crash():
+    from tes_contract.server.app import FEATURES
+    from tes_contract.server.routes import alerts, history
+
+    async with MockUpstreams() as mocks:
+        features = [f for f in FEATURES if f is not history.setup]
+        assert alerts.setup in features
+        runner = web.AppRunner(create_app(Settings(port=0, worker_api_url=mocks.worker_url,
+                                                   alert_webhook_url=mocks.webhook_url), features))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        try:
+            base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+            assert (await _get(base, "/api/dev/alerts"))[0] == 404
+            assert (await _get(base, "/api/dev/status"))[0] == 200
+        finally:
+            await runner.cleanup()

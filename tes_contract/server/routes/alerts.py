@@ -13,7 +13,7 @@ from aiohttp import web
 from tes_contract.server.alerts import Alerts, webhook_origin
 from tes_contract.server.http import add_endpoint, json_response
 from tes_contract.server.logs import log_event
-from tes_contract.server.routes.history import HISTORY
+from tes_contract.server.routes.history import HISTORY, HISTORY_PATH
 from tes_contract.server.state import SETTINGS
 
 ALERTS_PATH = "/api/dev/alerts"
@@ -39,8 +39,10 @@ async def _alerts_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
-    """Register the alerts endpoint and the deliveries' lifetime (with the history feature only)."""
-    if not app[SETTINGS].history:
+    """Register the alerts endpoint and the deliveries' lifetime (with the history feature only: the queue is
+    in its database; a feature list without `history.setup`, as a benchmark builds, has no alerts)."""
+    served = {resource.canonical for resource in app.router.resources()}
+    if not app[SETTINGS].history or HISTORY_PATH not in served:
         return
     app.cleanup_ctx.append(_alerts_ctx)
     add_endpoint(app, ALERTS_PATH, alerts_handler)
