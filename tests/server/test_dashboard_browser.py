@@ -8,6 +8,7 @@ Chromium missing: the tests fail when CI=true, else skip.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +19,9 @@ import pytest
 from .dashboard_stack import ROOT, XSS
 
 IMG = ROOT / "docs" / "img"
+#: Set to 1 to write the screenshots into docs/img/ (the README's); otherwise they go to the test's tmp_path,
+#: so a test run never leaves changed pictures in a work tree (every run's differ: times, memory).
+UPDATE_SCREENSHOTS = "TES_UPDATE_SCREENSHOTS"
 #: Tolerance on the page's time bounds: CI's two cores run the server, the mocks and Chromium at once.
 SLACK_S = 1.0
 
@@ -172,7 +176,7 @@ def test_history_bar_sparklines_and_keyboard(open_page, stack):
     ("dark", {"color_scheme": "dark", "viewport": {"width": 1280, "height": 900}}),
     ("narrow", {"color_scheme": "light", "viewport": {"width": 360, "height": 800}}),
 ])
-def test_screenshots_for_the_readme(open_page, stack, name, options):
+def test_screenshots_for_the_readme(open_page, stack, tmp_path, name, options):
     if not stack.tmux_sessions():
         stack.tmux("new-session", "-d", "-s", "build", "-n", "server", "sleep 600")
         stack.tmux("split-window", "-t", "build", "sleep 600")
@@ -182,8 +186,12 @@ def test_screenshots_for_the_readme(open_page, stack, name, options):
     page.wait_for_selector("status-history .history-bar rect", timeout=5000)
     # Usable at 360 px: nothing wider than the screen (no sideways scrolling of the page).
     assert page.evaluate("document.documentElement.scrollWidth") <= options["viewport"]["width"]
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / f"dashboard-{name}.png"), full_page=True)
+    folder = IMG if os.environ.get(UPDATE_SCREENSHOTS) == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / f"dashboard-{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    width = int.from_bytes(shot.read_bytes()[16:20], "big")  # the PNG's IHDR: the page's own width
+    assert width == options["viewport"]["width"]
 
 
 def test_api_text_with_markup_renders_as_text(open_page, browser, stack):
@@ -245,3 +253,8 @@ def test_server_stopped_shows_stale_within_2_intervals(open_page, stack):
     finally:
         stack.extra_env["TES_PORT"] = stack.url.rsplit(":", 1)[1]  # the same address for any test after this one
         stack.start_server()
+    # It reconnects by itself: attempts 1, 2, 4, 8 s apart (+-25 % jitter) since the close, so one falls
+    # within 10 s of the server's return however long the restart took (< 10 s); bound 10 s + 2 x SLACK_S.
+    page.wait_for_function("() => document.querySelector('system-status .badge').textContent === 'Live'",
+                           timeout=1000 * (10 + 2 * SLACK_S))
+    assert page.locator("system-status .cards").get_attribute("class") == "cards"
