@@ -164,6 +164,7 @@ def browser(stack: Stack) -> Iterator[Any]:
 def open_page(browser: Any, stack: Stack) -> Iterator[Any]:
     """`open_page(token=True, **context options)`: a fresh context on the dashboard, waiting for its first status."""
     contexts: list[Any] = []
+    errors: list[str] = []
 
     def open_(token: bool = True, wait: bool = True, **options: Any) -> Any:
         context = browser.new_context(**options)
@@ -171,6 +172,7 @@ def open_page(browser: Any, stack: Stack) -> Iterator[Any]:
         page = context.new_page()
         page.dialogs = []
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))  # an uncaught exception
         page.goto(f"{stack.url}/#token={stack.token}" if token else f"{stack.url}/")
         if wait:
             page.wait_for_function("() => document.querySelector('system-status')?.dataset.timestamp", timeout=5000)
@@ -179,5 +181,6 @@ def open_page(browser: Any, stack: Stack) -> Iterator[Any]:
     yield open_
     for context in contexts:
         context.close()
+    assert errors == [], "the page threw"
 
 

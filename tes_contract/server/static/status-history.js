@@ -110,10 +110,12 @@ class StatusHistory extends HTMLElement {
     this.refresh();
     this.loadEvents();
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    this.ticker = setInterval(() => this.drawTimeline(), 1000);  // "ongoing, 12s so far" keeps counting
   }
 
   disconnectedCallback() {
     clearInterval(this.timer);
+    clearInterval(this.ticker);
     document.removeEventListener("tes-event", this.onEvent);
   }
 
@@ -179,11 +181,18 @@ class StatusHistory extends HTMLElement {
     }
     this.events.sort((a, b) => a.id - b.id);
     if (this.events.length > 1000) this.events = this.events.slice(-1000);
-    const items = spells(this.events, Date.now()).slice(0, SHOWN_EVENTS).map((spell) => [spell, spell.event]).map(([spell, event]) =>
-      el("li", { class: `sev-${severity(event.to)}`, "data-event-id": event.id },
+    this.drawTimeline();
+  }
+
+  drawTimeline() {
+    if (this.timeline.querySelector(".problem")) return;
+    const items = spells(this.events, Date.now()).slice(0, SHOWN_EVENTS).map((spell) => {
+      const { event } = spell;
+      return el("li", { class: `sev-${severity(event.to)}`, "data-event-id": event.id },
         el("time", { datetime: event.timestamp }, clock(spell.start)), " ",
         el("span", { class: "kind" }, event.kind), ": ", String(event.from), " → ", el("strong", {}, String(event.to)),
-        el("span", { class: "lasted" }, spellText(spell))));
+        el("span", { class: "lasted" }, spellText(spell)));
+    });
     this.timeline.replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "No events yet.")]));
   }
 }

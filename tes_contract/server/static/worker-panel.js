@@ -25,7 +25,7 @@ class WorkerSnapshotPanel extends HTMLElement {
     const head = el("thead", {}, el("tr", {}, ["worker", "status", "queue", "processed", "last seen", "snapshot"]
       .map((name) => el("th", { scope: "col" }, name))));
     this.replaceChildren(el("header", { class: "panel-head" }, el("h2", {}, "Workers")), this.notice, this.state,
-      this.answer, el("div", { class: "table-wrap" }, el("table", {}, head, this.body)));
+      this.answer, this.table = el("div", { class: "table-wrap" }, el("table", {}, head, this.body)));
     this.unwatch = watchLock(this, this.notice);
     this.refresh();
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
@@ -47,12 +47,14 @@ class WorkerSnapshotPanel extends HTMLElement {
       this.state.replaceChildren(down ? "Worker API down: " : "Worker API answered badly: ", describe(result),
         ". Start it from the ", link, " panel.");
       this.body.replaceChildren();
+      this.table.hidden = true;
       return;
     }
     const { connected, workers } = result.body;
     this.state.className = "muted";
     this.state.dataset.state = "up";
     this.state.textContent = `${format(connected, "count")} connected, ${workers.length} listed`;
+    this.table.hidden = false;
     this.body.replaceChildren(...workers.map((worker) => this.row(worker)));
   }
 
