@@ -21,7 +21,7 @@ PY_SERVER = HERE / "py_status_server.py"
 NODE_PARTS = (HERE / "node" / "metrics.mjs",)
 PY_PARTS = (HERE / "py_metrics.py",)
 #: Parts of the Python server whose breaks the Node server does not have (HISTORY_EXPECTED_CLAUSES).
-PY_ONLY_PARTS = (HERE / "py_history.py", HERE / "py_alerts.py")
+PY_ONLY_PARTS = (HERE / "py_history.py", HERE / "py_alerts.py", HERE / "py_dev.py")
 KINDS = ("node", "python")
 MIN_NODE_MAJOR = 18  # built-in fetch and AbortSignal.timeout
 
@@ -72,6 +72,22 @@ HISTORY_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "alerts_awaited": frozenset({"ALERT-ISOLATION"}),
 }
 
+#: Dev break modes, in the Python server only (`py_dev.py`; the Node server has no tmux control yet), and
+#: the clauses the dev groups must report (tests/test_broken_dev.py; README "Dev breaks").
+DEV_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
+    "dev_start_unchecked": frozenset({"DEV-TMUX-CONTROL"}),
+    "dev_stop_nothing": frozenset({"DEV-TMUX-CONTROL"}),
+    "dev_fixed_token": frozenset({"DEV-AUTH"}),
+    "dev_token_prefix": frozenset({"DEV-AUTH", "DEV-NOSIDE"}),
+    "dev_no_origin_check": frozenset({"DEV-ORIGIN", "DEV-NOSIDE"}),
+    "dev_origin_startswith": frozenset({"DEV-ORIGIN"}),
+    "dev_no_host_check": frozenset({"DEV-HOST", "DEV-NOSIDE"}),
+    "dev_snapshot_cut_500ms": frozenset({"DEV-SNAPSHOT"}),
+    "dev_snapshot_buffered": frozenset({"DEV-SNAPSHOT"}),
+    "dev_no_rate_limit": frozenset({"DEV-SNAPSHOT", "DEV-NOSIDE"}),
+    "dev_no_retry_after": frozenset({"DEV-SNAPSHOT"}),
+    "dev_shell_command": frozenset({"DEV-TMUX-CONTROL"}),
+}
 
 def profiles_for(breaks: str) -> tuple[str, ...]:
     """The profiles a run needs to show these breaks: core, plus each profile a break's name starts with."""

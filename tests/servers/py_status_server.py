@@ -31,6 +31,9 @@ from aiohttp import (
     TCPConnector,
     web,
 )
+from py_dev import BREAKS as DEV_BREAKS  # the dev profile, in its own file
+from py_dev import ROUTES as DEV_ROUTES
+from py_dev import DevPart
 from py_history import BREAKS as HISTORY_BREAKS  # the history profile, in its own file
 from py_history import EVENTS_PATH, HISTORY_PATH, HistoryPart, StateError
 from py_metrics import BREAKS as METRICS_BREAKS  # the metrics profile, in its own file
@@ -41,14 +44,14 @@ BREAKS = frozenset({
     "short_timeout_500ms", "count_panes", "two_worker_calls", "zero_metrics", "strict_thresholds", "no_405",
     "parse_error_offline", "cached_response", "latency_seconds", "cpu_percent", "bool_is_int", "ignore_region",
     "extra_field", "status_500_on_upstream_error",
-}) | METRICS_BREAKS
+}) | METRICS_BREAKS | DEV_BREAKS
 WINDOW_S = 60.0
 STATUS_PATH = "/api/dev/status"
 WORKERS_PATH = "/api/dev/workers"
 # (method, path) pairs this server registers: the source of totalRoutes and totalEndpoints.
 ROUTES = (("GET", STATUS_PATH), ("HEAD", STATUS_PATH), ("GET", WORKERS_PATH), ("HEAD", WORKERS_PATH),
           ("GET", METRICS_PATH), ("HEAD", METRICS_PATH),
-          ("GET", HISTORY_PATH), ("HEAD", HISTORY_PATH), ("GET", EVENTS_PATH), ("HEAD", EVENTS_PATH))
+          ("GET", HISTORY_PATH), ("HEAD", HISTORY_PATH), ("GET", EVENTS_PATH), ("HEAD", EVENTS_PATH), *DEV_ROUTES)
 STARTED = time.monotonic()
 
 
@@ -125,6 +128,7 @@ class StatusService:
         self.metrics = Metrics(config.breaks)
         self.last_fields: tuple[int, int, str] = (0, 0, "offline")  # tmux, activeWorkers, telemetry
         self.history: HistoryPart | None = None
+        self.dev: DevPart | None = None
 
     def broken(self, name: str) -> bool:
         return name in self.config.breaks
@@ -316,6 +320,11 @@ class StatusService:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path  # the query string is never looked at
+        assert self.dev is not None
+        if (refusal := self.dev.refusal(request)) is not None:  # DEV-HOST: every route, first
+            return refusal
+        if self.dev.handles(path):
+            return await self.dev.dispatch(request)
         handlers = {STATUS_PATH: self.status, WORKERS_PATH: self.workers, METRICS_PATH: self.scrape,
                     HISTORY_PATH: self.history_answer, EVENTS_PATH: self.history_answer}
         if path not in handlers:
@@ -339,8 +348,11 @@ class StatusService:
             except Exception as error:  # a bug here must still answer JSON, never a stack trace
                 print(f"py_status_server: {error!r}", file=sys.stderr, flush=True)
                 response = _json(500, {"error": "status assembly failed", "resolution": "see the server log"})
-            await response.prepare(request)
-            await response.write_eof()
+            try:
+                await response.prepare(request)
+                await response.write_eof()
+            except ConnectionError:  # a snapshot copy the dev part aborted mid-body
+                return response
             elapsed = time.monotonic() - started
             self.done.append((time.monotonic(), elapsed * 1000, response.status))
             route = self.metrics.route(request.path, request.path in {p for _, p in ROUTES})
@@ -367,6 +379,7 @@ def _rss_bytes() -> int:
 async def serve(config: Config, history: HistoryPart) -> None:
     service = StatusService(config)
     service.history = history
+    service.dev = DevPart(dict(os.environ), config.breaks, config.timeout_s)
     app = web.Application(middlewares=[service.account])
     app.router.add_route("*", r"/{tail:[\s\S]*}", service.dispatch)  # any path, newlines included
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -377,6 +390,7 @@ async def serve(config: Config, history: HistoryPart) -> None:
     host = f"[{config.host}]" if ":" in config.host else config.host
     base = f"http://{host}:{port}"
     service.tmux_url = config.tmux_url or f"{base}/api/dev/tmux/status"
+    service.dev.port = port
     service.client = ClientSession(connector=TCPConnector(force_close=True), timeout=ClientTimeout(total=None))
     # aiohttp resends an idempotent request once when the peer closes or resets the connection before
     # answering: that is a second upstream call per status request (UPSTREAM-ONCE). No public switch
@@ -397,6 +411,7 @@ async def serve(config: Config, history: HistoryPart) -> None:
         sampler.cancel()
         await history.alerts.close()
         await service.client.close()
+        await service.dev.close()
         await asyncio.wait_for(runner.cleanup(), 2)
 
 

@@ -124,13 +124,15 @@ def snapshot_delivered(ex: Exchange, worker_id: str, digest: str, size: int, raw
 
 
 @check("DEV-SNAPSHOT")
-def snapshot_never_short(ex: Exchange, size: int, bound_ms: float) -> Iterator[Failure]:
-    """A body past the timeout is a 504 or an aborted connection, in time; never a 200 that looks complete."""
+def snapshot_never_short(ex: Exchange, size: int, bound_ms: float, allowed: tuple[int, ...] = (504,),
+                         what: str = "a body past the timeout") -> Iterator[Failure]:
+    """A body past the timeout (or cut by the worker) is an error status or an aborted connection, in time;
+    never a 200 that looks complete."""
     if ex.status == 200:
-        yield Failure("DEV-SNAPSHOT", "504, or a connection aborted mid-body, for a body past the timeout",
+        yield Failure("DEV-SNAPSHOT", f"{'/'.join(map(str, allowed))}, or a connection aborted mid-body, for {what}",
                       f"a complete-looking 200 of {len(ex.text)} bytes (the worker's has {size})")
-    elif ex.status is not None and ex.status != 504:
-        yield Failure("DEV-SNAPSHOT", "504 for a body past the timeout", _seen(ex))
+    elif ex.status is not None and ex.status not in allowed:
+        yield Failure("DEV-SNAPSHOT", f"{'/'.join(map(str, allowed))} for {what}", _seen(ex))
     elif ex.status is None and "no answer within" in ex.error:
         yield Failure("DEV-SNAPSHOT", f"504 or an abort within {bound_ms:.0f} ms", ex.error)
     if ex.elapsed_ms > bound_ms:

@@ -68,9 +68,12 @@ async def run_dev_snapshot(ctx: GroupContext) -> None:
     ctx.check(snapshot_delivered, ctx.scenario("slow-0.8x"), slow, "w-slow", snapshot_digest("w-slow", SIZE), SIZE,
               slow.text.encode())
     for name, plan in (("slow-2x", {"mode": "slow_body", "size": SIZE, "duration": "2x"}),
-                       ("hang", {"mode": "hang"}), ("reset", {"mode": "reset", "size": SIZE})):
+                       ("hang", {"mode": "hang"})):
         late = await _snapshot(ctx, token, f"w-{name}", **plan)
         ctx.check(snapshot_never_short, ctx.scenario(name), late, SIZE, bound_ms)
+    cut = await _snapshot(ctx, token, "w-reset", mode="reset", size=SIZE)  # a proxy that buffers sees it first
+    ctx.check(snapshot_never_short, ctx.scenario("reset"), cut, SIZE, bound_ms, (502, 503, 504),
+              "a body the worker cut by a reset")
     for name, mode, status in (("not-found", "not_found", 404), ("bad-request", "bad_request", 400)):
         answer = await _snapshot(ctx, token, f"w-{name}", mode=mode)
         ctx.check(snapshot_answer_is, ctx.scenario(name), answer, status, f"the worker's {status}")
