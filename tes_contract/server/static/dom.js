@@ -79,3 +79,18 @@ export function severity(value) {
   if (value === "degraded") return "warn";
   return "bad";
 }
+
+let firstStatus = false;
+document.addEventListener("tes-status", () => { firstStatus = true; }, { once: true });
+
+/**
+ * Run `start` once the first status is shown (or after `fallbackMs`): the other panels' first requests
+ * wait, so the status socket's handshake and first frame are not queued behind them on a busy server.
+ */
+export function afterFirstStatus(start, fallbackMs = 1000) {
+  if (firstStatus) { start(); return; }
+  let started = false;
+  const go = () => { if (!started) { started = true; start(); } };
+  document.addEventListener("tes-status", go, { once: true });
+  setTimeout(go, fallbackMs);
+}

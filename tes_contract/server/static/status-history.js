@@ -2,7 +2,7 @@
 // drawn as "no data", latency and error-rate sparklines, and the event timeline with each spell's length.
 
 import { call, describe } from "./api.js";
-import { duration, el, severity, svg } from "./dom.js";
+import { afterFirstStatus, duration, el, severity, svg } from "./dom.js";
 
 export const HISTORY_PATH = "/api/dev/status/history";
 export const EVENTS_PATH = "/api/dev/events";
@@ -107,8 +107,7 @@ class StatusHistory extends HTMLElement {
     this.problem, this.bar, this.sparks, el("h3", {}, "Events"), this.timeline);
     this.onEvent = (e) => { this.addEvents([e.detail]); this.refresh(); };
     document.addEventListener("tes-event", this.onEvent);
-    this.refresh();
-    this.loadEvents();
+    afterFirstStatus(() => { this.refresh(); this.loadEvents(); });
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
     this.ticker = setInterval(() => this.drawTimeline(), 1000);  // "ongoing, 12s so far" keeps counting
   }

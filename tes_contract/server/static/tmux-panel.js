@@ -2,7 +2,7 @@
 // Each action shows the server's answer (201, 204, 409, 404, 401, errors), never an assumed success.
 
 import { call, describe } from "./api.js";
-import { el } from "./dom.js";
+import { afterFirstStatus, el } from "./dom.js";
 import { lockNotice, outcome, watchLock } from "./controls.js";
 
 export const TMUX_STATUS_PATH = "/api/dev/tmux/status";
@@ -37,7 +37,7 @@ class TmuxControlPanel extends HTMLElement {
     this.replaceChildren(el("header", { class: "panel-head" }, el("h2", {}, "tmux sessions")), this.notice,
       form, this.answer, this.attach, this.list, this.capture);
     this.unwatch = watchLock(this, this.notice);
-    this.refresh();
+    afterFirstStatus(() => this.refresh());
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
   }
 

@@ -2,7 +2,7 @@
 // per worker through the proxy, a 429 shown with a countdown from Retry-After, a worker API that is down.
 
 import { call, describe } from "./api.js";
-import { ago, el, format } from "./dom.js";
+import { afterFirstStatus, ago, el, format } from "./dom.js";
 import { lockNotice, outcome, watchLock } from "./controls.js";
 
 export const WORKERS_PATH = "/api/dev/workers";
@@ -27,7 +27,7 @@ class WorkerSnapshotPanel extends HTMLElement {
     this.replaceChildren(el("header", { class: "panel-head" }, el("h2", {}, "Workers")), this.notice, this.state,
       this.answer, this.table = el("div", { class: "table-wrap" }, el("table", {}, head, this.body)));
     this.unwatch = watchLock(this, this.notice);
-    this.refresh();
+    afterFirstStatus(() => this.refresh());
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
   }
 
