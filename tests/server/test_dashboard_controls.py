@@ -119,3 +119,19 @@ def test_pane_text_with_markup_renders_as_text(open_page, stack):
         assert page.evaluate("() => document.querySelectorAll('img').length") == 0
     finally:
         stack.tmux("kill-session", "-t", "=dash-xss")
+
+
+def test_a_session_can_be_started_and_stopped_by_keyboard_alone(open_page, stack):
+    page = open_page()
+    page.focus("#tmux-name")
+    page.keyboard.type("dash-kb")
+    page.keyboard.press("Tab")
+    page.keyboard.type("cat")
+    page.keyboard.press("Enter")  # submits the form
+    assert _outcome(page, "201") == "Start dash-kb: started (201)"
+    stop = page.locator("tmux-control-panel .session[data-session='dash-kb'] button[data-action=stop]")
+    stop.wait_for(timeout=3000)
+    stop.focus()
+    page.keyboard.press("Enter")
+    assert _outcome(page, "204") == "Stop dash-kb: stopped (204)"
+    assert "dash-kb" not in stack.tmux_sessions()
