@@ -36,7 +36,8 @@ FIRST = "() => performance.getEntriesByName('tes-first-status')[0]?.startTime"
 #: socket open, first status shown.
 STEPS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
-  const files = performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname.startsWith('/dashboard/'));
+  const files = performance.getEntriesByType('resource')
+    .filter(e => new URL(e.name).pathname.startsWith('/dashboard/'));
   const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
   return [nav.responseEnd, Math.max(...files.map(e => e.responseEnd)), mark('tes-status-element'),
           mark('tes-socket-open'), mark('tes-first-status')];
