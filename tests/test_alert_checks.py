@@ -102,3 +102,10 @@ def test_isolation_bounds_answers_and_push_gaps():
     assert failures(pushes_not_delayed, [0.0, 0.25, 0.5, 0.75], 0.6, "hang") == []
     assert failures(pushes_not_delayed, [0.0, 0.25, 2.25], 0.6, "hang") == ["gaps up to 2.00 s"]
     assert failures(pushes_not_delayed, [0.0], 0.6, "hang") == ["1 pushes"]
+
+
+def test_a_late_first_attempt_is_excused_only_where_the_webhook_refused_it():
+    late = good()
+    late[0]["arrived_at"] += 5
+    assert failures(one_alert_per_event, late, EVENTS, 1.0)
+    assert failures(one_alert_per_event, late, EVENTS, 1.0, None, frozenset({1})) == []

@@ -70,6 +70,7 @@ HISTORY_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "alerts_sent_twice": frozenset({"ALERT-RETRY"}),
     "alerts_no_resolved": frozenset({"ALERT-FIRE"}),
     "alerts_awaited": frozenset({"ALERT-ISOLATION"}),
+    "alerts_refused_dropped": frozenset({"ALERT-RETRY"}),
 }
 
 #: Dev break modes, in the Python server only (`py_dev.py`; the Node server has no tmux control yet), and

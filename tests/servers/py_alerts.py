@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
-BREAKS = frozenset({"alerts_retry_4xx", "alerts_sent_twice", "alerts_no_resolved", "alerts_awaited"})
+BREAKS = frozenset({"alerts_retry_4xx", "alerts_sent_twice", "alerts_no_resolved", "alerts_awaited",
+                    "alerts_refused_dropped"})
 BAD = {"trafficMode": ("degraded", "isolated"), "telemetryStatus": ("degraded", "offline")}
 DELAYS_S = tuple(0.3 * 2**n for n in range(8))
 
@@ -112,6 +113,9 @@ class AlertPart:
             return "delivered"
         if status is not None and status < 500 and "alerts_retry_4xx" not in self.breaks:
             self._done(alert, "failed")
+            return "failed"
+        if status is None and "alerts_refused_dropped" in self.breaks and alert["attempts"] == 1:
+            self._done(alert, "failed")  # the break: a first attempt without an answer ends the alert
             return "failed"
         self.db.execute("UPDATE alerts SET attempts = ? WHERE event = ?", (alert["attempts"], alert["event"]))
         return "retry"

@@ -1,5 +1,5 @@
 """The history profile's alert group (managed mode): worker flips raise events, the webhook mock's journal
-shows what the server sent, through the webhook scenarios ok, 500 twice then ok, 400 and hang.
+shows what the server sent, through the webhook scenarios ok, 500 twice then ok, 400, down (refused) and hang.
 
 The runner points `TES_ALERT_WEBHOOK_URL` at the group's webhook mock (`Group.webhook`). Waits: an alert
 is awaited up to 1 s after its event plus the run's slack; a retry up to RETRY_WAIT_S (a server may choose
@@ -66,13 +66,14 @@ class _Phase:
         await asyncio.sleep(QUIET_S)
         return await self.deliveries()
 
-    async def judge(self, events: list[dict[str, Any]], deliveries: list[dict[str, Any]]) -> dict[str, str]:
+    async def judge(self, events: list[dict[str, Any]], deliveries: list[dict[str, Any]],
+                    late_ok: frozenset[int] = frozenset()) -> dict[str, str]:
         """The checks every phase runs; returns the spells still open after it (for the next phase)."""
         ctx, scenario = self.ctx, self.ctx.scenario(self.name)
         ctx.check(alert_deliveries_valid, scenario, deliveries)
         # Retries of an earlier phase's alerts may still come: they are judged by the retry checks, not here.
         own = [d for d in deliveries if (_event_of(d) or self.after + 1) > self.after]
-        ctx.check(one_alert_per_event, scenario, own, events, 1.0 + ctx.slack_ms / 1000, self.open_spells)
+        ctx.check(one_alert_per_event, scenario, own, events, 1.0 + ctx.slack_ms / 1000, self.open_spells, late_ok)
         ctx.check(deliveries_follow_the_answers, scenario, deliveries, ctx.timeout_ms / 1000, ctx.slack_ms / 1000)
         return _spells_after(events, self.open_spells)
 
@@ -133,7 +134,7 @@ async def _begin(ctx: GroupContext, name: str, webhook: str | dict[str, Any], sp
 
 
 async def run_alerts(ctx: GroupContext) -> None:
-    """ok (fire, fire again, resolve), 500 twice then ok, 400, hang: exact delivery counts in the journal."""
+    """ok (fire, fire again, resolve), 500 twice then ok, 400, refused, hang: exact delivery counts."""
     await ctx.start_healthy()
     if not ctx.managed or ctx.mocks is None or (await ctx.client.request("GET", EVENTS_PATH)).status == 404:
         return  # the webhook URL is the harness's only in managed mode; no events: the surface group says so
@@ -159,7 +160,24 @@ async def run_alerts(ctx: GroupContext) -> None:
     await asyncio.sleep(RETRY_WAIT_S / 5)  # a 4xx retried shows here
     spells = await phase.judge(events, await phase.wait_for(2, 1.5))
 
+    spells = await _refused(ctx, spells)
     await _hang(ctx, spells)
+
+
+async def _refused(ctx: GroupContext, spells: dict[str, str]) -> dict[str, str]:
+    """The webhook down (connection refused) when an alert fires, up a second later: the alert is retried
+    and delivered once, late (its lateness excused), and the next alert comes on time."""
+    assert ctx.mocks is not None
+    phase = await _begin(ctx, "refused", "down", spells)
+    await _flip(ctx, "refused", "down", "offline")
+    await asyncio.sleep(1.0)
+    await ctx.mocks.set("webhook", "healthy")
+    deliveries = await phase.wait_for(1, RETRY_WAIT_S)
+    ctx.check(failed_delivery_retried, ctx.scenario("refused"), deliveries, 1, "refused, then accepted")
+    await _flip(ctx, "refused", "healthy", "healthy")
+    events = await phase.events()
+    refused = frozenset(e["id"] for e in events if e["to"] == "offline")
+    return await phase.judge(events, await phase.wait_for(2, 1.5), refused)
 
 
 async def _hang(ctx: GroupContext, spells: dict[str, str]) -> None:
