@@ -116,5 +116,5 @@ class Mocks:
         return {upstream: await self.journal(upstream) for upstream in UPSTREAMS}
 
     def describe(self) -> str:
-        """Both scenarios in force, for reproductions."""
-        return "; ".join(self.described[u] for u in UPSTREAMS)
+        """Both scenarios in force (and the webhook's, once a group set it), for reproductions."""
+        return "; ".join(self.described[u] for u in (*UPSTREAMS, "webhook") if u in self.described)

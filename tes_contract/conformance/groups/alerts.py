@@ -127,6 +127,7 @@ async def _begin(ctx: GroupContext, name: str, webhook: str | dict[str, Any], sp
     assert ctx.mocks is not None
     if isinstance(webhook, dict):
         await ctx.mocks.upstreams.run_timeline(webhook)
+        ctx.mocks.described["webhook"] = f"webhook=timeline({json.dumps(webhook['upstreams']['webhook'])})"
     else:
         await ctx.mocks.set("webhook", webhook)
     await ctx.mocks.clear_journal("webhook")
