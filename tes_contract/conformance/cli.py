@@ -52,7 +52,7 @@ def _profiles(value: str) -> tuple[str, ...]:
 @click.option("--url", metavar="URL", help="Live mode: check a running server.")
 @click.option("--mock-control", metavar="CONTROL_URL",
               help="Live mode: the control API of the mocks the server was started against (upstream scenarios).")
-@click.option("--profile", "profiles", default="core", show_default=True, metavar="core[,live,dev,metrics]",
+@click.option("--profile", "profiles", default="core", show_default=True, metavar="core[,live,dev,metrics,history]",
               help="Profiles to check; one the server does not implement is reported as such.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the property-based runs.")
 @click.option("--slack-ms", type=float, default=1000.0, show_default=True,
