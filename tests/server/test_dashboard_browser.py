@@ -146,6 +146,47 @@ def test_polling_interval_is_validated(open_page):
     assert intervals == [5000, 5000, 5000, 5000, 5000, 1000, 1000, 1000, 5000, 7000]
 
 
+def test_page_functions_on_known_inputs(open_page):
+    """The page's own helpers, imported in the browser: units, 0 vs missing, slices and gaps, spells."""
+    page = open_page(token=False)
+    got = page.evaluate("""async () => {
+      const dom = await import('/dashboard/dom.js');
+      const history = await import('/dashboard/status-history.js');
+      const tmux = await import('/dashboard/tmux-panel.js');
+      const workers = await import('/dashboard/worker-panel.js');
+      const at = (s) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      const point = (s, trafficMode, telemetryStatus, avgLatency) =>
+        ({timestamp: at(s), trafficMode, telemetryStatus, avgLatency, errorRate: 0});
+      const since = Date.parse(at(0));
+      const slices = history.segments([point(0, 'normal', 'healthy', 2), point(1, 'degraded', 'healthy', 4),
+                                       point(119, 'normal', 'offline', 9)], since, since + 120000);
+      const events = [{id: 1, kind: 'telemetryStatus', timestamp: at(0), from: 'healthy', to: 'offline'},
+                      {id: 2, kind: 'trafficMode', timestamp: at(5), from: 'normal', to: 'degraded'},
+                      {id: 3, kind: 'telemetryStatus', timestamp: at(30), from: 'offline', to: 'healthy'}];
+      const spells = history.spells(events, since + 100000);
+      return {
+        formats: [dom.format(0, 'count'), dom.format(undefined, 'count'), dom.format(null, 'ms'), dom.format(0, 'ms'),
+                  dom.format(0, 'percent'), dom.format(NaN, 'megabytes'), dom.format(1536 * 1024, 'megabytes'),
+                  dom.format(90061, 'uptime'), dom.format('', 'text'), dom.format(1234567, 'count')],
+        slices: [slices.length, slices[0].count, slices[0].worst, slices[0].latency, slices[1].count,
+                 slices[59].worst],
+        spells: spells.map((s) => [s.event.id, s.ongoing, s.recovery, Math.round(s.lasted / 1000),
+                                   s.after === null ? null : Math.round(s.after / 1000)]),
+        names: [tmux.nameProblem(''), tmux.nameProblem('ok-1.x_y'), tmux.nameProblem('a b'),
+                tmux.nameProblem('x'.repeat(65))],
+        files: [workers.snapshotName('attachment; filename="worker-w-1-snapshot.json"', 'w-1'),
+                workers.snapshotName(null, 'w-2'), workers.snapshotName('attachment; filename="../../x y"', 'w')],
+      };
+    }""")
+    assert got["formats"] == ["0", "—", "—", "0 ms", "0 %", "—", "1.5 MB", "1d 1h 1m", "", "1,234,567"]
+    # 2 s slices: the points of seconds 0 and 1 fall in slice 0 (worst: degraded, mean latency 3); slice 1 is
+    # a gap; second 119 is in the last slice.
+    assert got["slices"] == [60, 2, "warn", 3, 0, "bad"]
+    assert got["spells"] == [[3, True, True, 70, 30], [2, True, False, 95, None], [1, False, False, 30, None]]
+    assert got["names"][0] and got["names"][1] == "" and got["names"][2] and got["names"][3]
+    assert got["files"] == ["worker-w-1-snapshot.json", "worker-w-2-snapshot.json", ".._.._x_y"]
+
+
 def test_token_is_kept_in_session_storage_and_stripped_from_the_address(open_page, stack):
     page = open_page()
     assert "#token" not in page.url and stack.token not in page.url
