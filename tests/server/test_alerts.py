@@ -213,3 +213,21 @@ async def test_without_the_history_feature_there_are_no_alerts_and_no_crash():
             assert (await _get(base, "/api/dev/status"))[0] == 200
         finally:
             await runner.cleanup()
+
+
+def test_the_retry_schedule_grows_and_lasts_at_least_a_minute():
+    assert all(a < b for a, b in zip(RETRY_DELAYS_S, RETRY_DELAYS_S[1:], strict=False))
+    assert sum(RETRY_DELAYS_S[:-1]) >= 60  # the last retry comes after 60 s of retrying (ALERT-RETRY)
+
+
+async def test_a_redirect_is_neither_followed_nor_retried():
+    redirect = {"scenario": "fixed", "status": 302, "body": {}, "headers": {"Location": "/elsewhere"}}
+    async with MockUpstreams(webhook=redirect) as mocks, served(mocks) as base:
+        await _flip(mocks, base, "healthy", "healthy")
+        await _flip(mocks, base, "down", "offline")
+        await _deliveries(mocks, 1)
+        await asyncio.sleep(2 * RETRY_DELAYS_S[0] + 0.5)
+        entries = await mocks.journal("webhook")
+        _, listing, _ = await _get(base, "/api/dev/alerts")
+    assert [(e["path"], e["status"]) for e in entries] == [("/webhook", 302)]
+    assert listing["counts"]["failed"] == 1 and "HTTP 302" in listing["alerts"][0]["lastError"]
