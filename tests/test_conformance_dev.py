@@ -34,6 +34,8 @@ def test_dev_groups_pass_the_reference_server_and_leave_nothing_behind():
         socket_name = f"tes-conform-{os.getpid()}-{group}"
         done = subprocess.run(["tmux", "-L", socket_name, "list-sessions"], capture_output=True, timeout=10)
         assert done.returncode != 0, f"tmux sessions left on {socket_name}: {done.stdout!r}"
+        socket_file = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket_name
+        assert not socket_file.exists(), f"tmux socket file left: {socket_file}"
     for server in result.servers:
         pid = int(str(server["pid"]))
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()

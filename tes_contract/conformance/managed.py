@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import socket
+import stat
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -205,6 +206,11 @@ async def kill_tmux_server(socket_name: str) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
+    # tmux 3.3 leaves its socket file behind after kill-server; a run leaves nothing, so it goes too.
+    path = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / socket_name
+    with contextlib.suppress(OSError):
+        if stat.S_ISSOCK(path.lstat().st_mode):
+            path.unlink()
 
 
 def server_environment(overrides: Mapping[str, str | None], base: Mapping[str, str] | None = None) -> dict[str, str]:
