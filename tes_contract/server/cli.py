@@ -18,6 +18,10 @@ from tes_contract.server.settings import Settings
 from tes_contract.server.state import GUARD, SELF_ADDRESS
 
 SHUTDOWN_TIMEOUT_S = 1.0
+#: A connection idle this long, or one whose request head has not arrived whole by then (slowloris, even
+#: trickling a byte a second), is closed. aiohttp's AppRunner default is 3630 s: 1,000 slow connections held
+#: an hour each (tests/server/test_abuse.py).
+KEEPALIVE_TIMEOUT_S = 10.0
 
 
 async def serve(settings: Settings, on_ready: Callable[[str], None] | None = None,
@@ -27,7 +31,8 @@ async def serve(settings: Settings, on_ready: Callable[[str], None] | None = Non
     # On SIGTERM, requests still in flight (at worst waiting for an upstream timeout) get about 2 s (aiohttp
     # waits this long twice: for connections to drain, then for handlers) to finish,
     # then are cancelled: a stop never waits for aiohttp's default 60 s.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+                            keepalive_timeout=KEEPALIVE_TIMEOUT_S)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

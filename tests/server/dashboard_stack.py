@@ -66,7 +66,7 @@ class Stack:
         self.extra_env = env
         self.mocks: subprocess.Popen[str] | None = None
         self.server: subprocess.Popen[str] | None = None
-        self.control = self.worker_url = self.url = self.token = ""
+        self.control = self.worker_url = self.webhook_url = self.url = self.token = ""
 
     def __enter__(self) -> Stack:
         self.start()
@@ -83,6 +83,7 @@ class Stack:
         assert self.mocks.stdout is not None
         _read_line(self.mocks.stdout, "tmux: ", deadline)
         self.worker_url = _read_line(self.mocks.stdout, "worker: ", deadline)
+        self.webhook_url = _read_line(self.mocks.stdout, "webhook: ", deadline)
         self.control = _read_line(self.mocks.stdout, "control: ", deadline)
         self.start_server()
 
