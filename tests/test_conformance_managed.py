@@ -158,4 +158,5 @@ def test_demo_runs_conform_and_prints_the_report(tmp_path):
     output = process.communicate(timeout=120)[0]
     assert process.returncode == 0, output
     assert "reference server: http://127.0.0.1:" in output and "PASSED" in output and "wall time" in output
+    assert "\ndashboard: http://127.0.0.1:" in output  # the page, with the token when the server printed it
     assert json.loads((tmp_path / "r.json").read_text())["exit_code"] == 0

@@ -100,6 +100,14 @@ def _interrupted() -> NoReturn:
     sys.exit(130)
 
 
+def _dashboard_link(server: ManagedServer) -> str:
+    """The `dashboard: URL/#token=...` link the reference server printed at start, else its bare URL."""
+    for line in server.log_tail(50).splitlines():
+        if line.startswith("dashboard: "):
+            return line.removeprefix("dashboard: ").strip()
+    return f"{server.url}/"
+
+
 async def _demo(port: int, exit_after: bool, options: Options, reports: list[str], stdout: IO[str]) -> int:
     from tes_contract.mocks import MockUpstreams
 
@@ -109,6 +117,7 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
         env: dict[str, str | None] = {"TES_TMUX_STATUS_URL": mocks.tmux_url, "TES_WORKER_API_URL": mocks.worker_url}
         async with ManagedServer(reference_server_command(), env, name="demo", port=port) as server:
             stdout.write(f"reference server: {server.url}/api/dev/status\n"
+                         f"dashboard: {_dashboard_link(server)}\n"
                          f"mocks: tmux {mocks.tmux_url}, worker {mocks.worker_url}, control {mocks.control_url}\n"
                          f"running tes-contract conform --server {options.server!r} ...\n")
             stdout.flush()
@@ -121,7 +130,8 @@ async def _demo(port: int, exit_after: bool, options: Options, reports: list[str
                 write_html(result, path, timeline=log.timeline())
             if exit_after:
                 return result.exit_code
-            stdout.write(f"\nserving {server.url}/api/dev/status until Ctrl-C; flip an upstream with:\n"
+            stdout.write(f"\nserving {server.url}/api/dev/status and the dashboard {_dashboard_link(server)} "
+                         f"until Ctrl-C; flip an upstream with:\n"
                          f"  tes-contract mock set {mocks.control_url} worker hang\n")
             stdout.flush()
             await asyncio.Event().wait()
