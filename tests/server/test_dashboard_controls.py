@@ -135,3 +135,16 @@ def test_a_session_can_be_started_and_stopped_by_keyboard_alone(open_page, stack
     page.keyboard.press("Enter")
     assert _outcome(page, "204") == "Stop dash-kb: stopped (204)"
     assert "dash-kb" not in stack.tmux_sessions()
+
+
+def test_a_token_of_an_earlier_start_gets_the_401_and_locks_the_controls(open_page, stack):
+    page = open_page()
+    stack.restart_server()  # a new token; the page still holds the old one
+    page.fill("#tmux-name", "dash-401")
+    page.click("tmux-control-panel button[type=submit]")
+    assert _outcome(page, "401", timeout_ms=10000).startswith("Start dash-401 failed: 401: missing or wrong dev token")
+    assert "dash-401" not in stack.tmux_sessions()  # refused before any side effect
+    notice = page.locator("tmux-control-panel .lock-notice")
+    assert notice.is_visible() and "refused the dev token" in notice.text_content()
+    assert page.locator("tmux-control-panel button[type=submit]").is_disabled()
+    assert page.evaluate("() => sessionStorage.getItem('tes-dev-token')") is None
