@@ -22,6 +22,7 @@ from tests.servers.launch import (
     BREAKS,
     EXPECTED_CLAUSES,
     KINDS,
+    NODE_OWN_PARTS,
     NODE_PARTS,
     NODE_SERVER,
     PY_ONLY_PARTS,
@@ -121,7 +122,7 @@ def test_independent_servers_share_no_code_with_the_kit():
         imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                      if isinstance(node, ast.ImportFrom) and node.module}
         assert imported - {"aiohttp"} - own <= set(sys.stdlib_module_names), (path.name, imported)
-    parts = {f"./{part.relative_to(NODE_SERVER.parent)}" for part in NODE_PARTS}
-    for path in (NODE_SERVER, *NODE_PARTS):
+    parts = {f"./{part.relative_to(NODE_SERVER.parent)}" for part in (*NODE_PARTS, *NODE_OWN_PARTS)}
+    for path in (NODE_SERVER, *NODE_PARTS, *NODE_OWN_PARTS):
         node_imports = re.findall(r"""(?:^import .*? from |require\()["']([^"']+)["']""", path.read_text(), re.M)
         assert all(name.startswith("node:") or name in parts for name in node_imports), (path.name, node_imports)

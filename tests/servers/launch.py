@@ -22,6 +22,8 @@ NODE_PARTS = (HERE / "node" / "metrics.mjs",)
 PY_PARTS = (HERE / "py_metrics.py",)
 #: Parts of the Python server whose breaks the Node server does not have (HISTORY_EXPECTED_CLAUSES).
 PY_ONLY_PARTS = (HERE / "py_history.py", HERE / "py_alerts.py", HERE / "py_dev.py")
+#: Parts of the Node server whose breaks have expectations of their own (DEV_EXPECTED_CLAUSES).
+NODE_OWN_PARTS = (HERE / "node" / "dev.mjs",)
 KINDS = ("node", "python")
 MIN_NODE_MAJOR = 18  # built-in fetch and AbortSignal.timeout
 
@@ -73,8 +75,8 @@ HISTORY_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "alerts_refused_dropped": frozenset({"ALERT-RETRY"}),
 }
 
-#: Dev break modes, in the Python server only (`py_dev.py`; the Node server has no tmux control yet), and
-#: the clauses the dev groups must report (tests/test_broken_dev.py; README "Dev breaks").
+#: Dev break modes, in both servers (`py_dev.py`, `node/dev.mjs`), and the clauses the dev groups must
+#: report (tests/test_broken_dev.py; README "Dev breaks").
 DEV_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "dev_start_unchecked": frozenset({"DEV-TMUX-CONTROL"}),
     "dev_stop_nothing": frozenset({"DEV-TMUX-CONTROL"}),

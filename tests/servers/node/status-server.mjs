@@ -6,6 +6,7 @@
 // deliberate breakages, so the conformance harness can be shown to catch each one.
 import http from "node:http";
 
+import { DEV_BREAKS, DEV_ROUTES, DevPart } from "./dev.mjs";
 import { METRICS_BREAKS, METRICS_PATH, Metrics, OPENMETRICS_TYPE, TEXT_TYPE, upstreamOutcome } from "./metrics.mjs";
 
 const BREAK_NAMES = new Set([
@@ -15,6 +16,7 @@ const BREAK_NAMES = new Set([
   "extra_field", "status_500_on_upstream_error",
 ]);
 for (const name of METRICS_BREAKS) BREAK_NAMES.add(name); // the metrics profile, in its own file
+for (const name of DEV_BREAKS) BREAK_NAMES.add(name); // the dev profile, in its own file
 const WINDOW_MS = 60_000;
 const STATUS_PATH = "/api/dev/status";
 const WORKERS_PATH = "/api/dev/workers";
@@ -48,6 +50,7 @@ function readSettings(env) {
 const settings = readSettings(process.env);
 const broken = (name) => settings.breaks.has(name);
 const metrics = new Metrics(settings.breaks);
+const dev = new DevPart(process.env, settings.breaks, settings.timeoutMs);
 let lastFields = { tmux: 0, activeWorkers: 0, telemetry: "offline" }; // of the last status's calls
 
 // --- one upstream call: {answered, status, body} where body is parsed JSON or undefined ----------------
@@ -134,7 +137,7 @@ function cpuField() {
 const ROUTES = [
   ["GET", STATUS_PATH], ["HEAD", STATUS_PATH],
   ["GET", WORKERS_PATH], ["HEAD", WORKERS_PATH],
-  ["GET", METRICS_PATH], ["HEAD", METRICS_PATH],
+  ["GET", METRICS_PATH], ["HEAD", METRICS_PATH], ...DEV_ROUTES,
 ];
 const PATHS = [...new Set(ROUTES.map(([, path]) => path))];
 
@@ -276,6 +279,16 @@ const server = http.createServer((req, res) => {
     const path = new URL(req.url, "http://placeholder").pathname;
     metrics.request(req.method, metrics.route(path, path in HANDLERS), res.statusCode, latencyMs / 1000);
   });
+  const devPath = new URL(req.url, "http://placeholder").pathname;
+  if (dev.refusal(req, res)) return; // DEV-HOST: every route, first
+  if (dev.handles(devPath)) {
+    dev.dispatch(req, res, devPath).catch((err) => {
+      process.stderr.write(`status-server.mjs: ${err && err.stack ? err.stack : err}\n`);
+      if (!res.headersSent) send(res, 500, { error: "dev request failed", resolution: "see the server log" });
+      else res.destroy();
+    });
+    return;
+  }
   req.resume(); // bodies are ignored
   dispatch(req, res).catch((err) => {
     process.stderr.write(`status-server.mjs: ${err && err.stack ? err.stack : err}\n`);
@@ -287,6 +300,7 @@ const server = http.createServer((req, res) => {
 server.on("error", (err) => fail(`cannot listen on ${settings.host}:${settings.port}: ${err.message}`));
 server.listen(settings.port, settings.host, () => {
   const { port } = server.address();
+  dev.port = port;
   const base = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
   if (settings.tmuxUrl === null) settings.tmuxUrl = `${base}/api/dev/tmux/status`;
   process.stdout.write(`listening ${base}\n`);
