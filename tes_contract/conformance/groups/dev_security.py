@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from typing import Any
 
 from tes_contract.conformance.checks.dev import (
@@ -29,6 +30,7 @@ from tes_contract.conformance.checks.dev import (
 from tes_contract.conformance.groups.base import GroupContext
 from tes_contract.conformance.groups.dev import SESSIONS, TMUX_STATUS, auth, own_origin, read_token, refused, token_path
 from tes_contract.conformance.model import Exchange
+from tes_contract.contract.schemas import load_yaml_file, openapi_path
 from tes_contract.mocks.snapshots import snapshot_digest
 
 SNAPSHOT = "/api/dev/workers/{id}/snapshot"
@@ -36,11 +38,20 @@ SIZE = 256 * 1024
 #: Ids the proxy must refuse with 400 before calling the worker (dot segments are normalised away by
 #: clients and routers alike, so they are left to the server's own tests).
 BAD_IDS = ("a%20b", "b@d", "x" * 129, "semi;colon", "%00")
-#: (method, path) of each guarded route, a body that would pass validation, and its name in reports.
-GUARDED = (("POST", SESSIONS, b'{"name": "conf-guard"}', "create"),
-           ("DELETE", SESSIONS + "/conf-keep", None, "kill"),
-           ("GET", SESSIONS + "/conf-keep/panes/0/capture", None, "capture"),
-           ("GET", SNAPSHOT.format(id="worker-guard"), None, "snapshot"))
+#: Path parameters of the guarded routes: the session the refused kills and captures aim at, a worker.
+FILLS = {"name": "conf-keep", "index": "0", "id": "worker-guard"}
+#: Bodies that would pass validation, per operation (others get none).
+BODIES = {"createTmuxSession": b'{"name": "conf-guard"}'}
+
+
+@cache
+def guarded_routes() -> tuple[tuple[str, str, bytes | None, str], ...]:
+    """(METHOD, path, body, operationId) of every operation the spec guards (`security`), parameters filled."""
+    spec = load_yaml_file(openapi_path())
+    return tuple((method.upper(), path.format(**FILLS), BODIES.get(op["operationId"]), op["operationId"])
+                 for path, item in spec["paths"].items() for method, op in item.items()
+                 if isinstance(op, dict) and op.get("security"))
+
 FOREIGN_HOSTS = ("evil.example", "127.0.0.1.evil.example", "localhost.evil")
 
 
@@ -109,7 +120,7 @@ async def _auth_cases(ctx: GroupContext, token: str) -> None:
     keep = await ctx.client.request("POST", SESSIONS, headers=auth(token, "bearer"),
                                     data=json.dumps({"name": "conf-keep", "command": ["sleep", "600"]}).encode())
     ctx.check(token_accepted, ctx.scenario("auth-scheme"), keep, "`bearer` in lower case (RFC 7235)")
-    for method, path, body, name in GUARDED:
+    for method, path, body, name in guarded_routes():
         for variant, headers in _token_variants(token):
             answer = await refused(ctx, ctx.scenario(f"auth-{name}"), method, path, headers, body)
             ctx.check(token_refused, ctx.scenario(f"auth-{name}"), answer, variant)
@@ -119,7 +130,7 @@ async def _origin_cases(ctx: GroupContext, token: str) -> None:
     own = own_origin(ctx)
     foreign = ("http://evil.example", "null", "http://127.0.0.1.evil.example", f"{own}.evil.example",
                f"{own}0", "http://127.0.0.1:1", own.replace("http:", "https:"))
-    for method, path, body, name in GUARDED:
+    for method, path, body, name in guarded_routes():
         for origin in foreign:
             answer = await refused(ctx, ctx.scenario(f"origin-{name}"), method, path,
                                    {**auth(token), "Origin": origin}, body)
@@ -132,7 +143,7 @@ async def _origin_cases(ctx: GroupContext, token: str) -> None:
 
 
 async def _host_cases(ctx: GroupContext, token: str) -> None:
-    paths = ("/api/dev/status", TMUX_STATUS, "/api/dev/workers", "/nowhere", *(p for _, p, _, _ in GUARDED))
+    paths = ("/api/dev/status", TMUX_STATUS, "/api/dev/workers", "/nowhere", *(p for _, p, _, _ in guarded_routes()))
     for path in paths:
         for host in FOREIGN_HOSTS:
             answer = await refused(ctx, ctx.scenario("host"), "GET", path, {**auth(token), "Host": host})
