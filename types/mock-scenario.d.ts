@@ -54,6 +54,20 @@ export interface MockScenarioRequest {
    */
   connected?: number;
   /**
+   * worker body scenarios: how GET /workers/{id}/snapshot answers (a mode name, or the object).
+   */
+  snapshot?:
+    | ("healthy" | "slow_body" | "hang" | "not_found" | "bad_request" | "reset")
+    | {
+        mode?: "healthy" | "slow_body" | "hang" | "not_found" | "bad_request" | "reset";
+        /**
+         * bytes of a deterministic body made as it is sent
+         */
+        size?: number;
+        duration?: Duration;
+        chunks?: number;
+      };
+  /**
    * http_error (400-599), client_error (400-499) and fixed (100-599): the status code.
    */
   status?: number;

@@ -3,9 +3,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
+from typing import Any, Literal, NotRequired, TypeAlias
+
+from typing_extensions import TypedDict
 
 Duration: TypeAlias = float | str
+
+
+class Snapshot(TypedDict, closed=True):
+    """
+    worker body scenarios: how GET /workers/{id}/snapshot answers (a mode name, or the object).
+    """
+
+    mode: NotRequired[
+        Literal['healthy', 'slow_body', 'hang', 'not_found', 'bad_request', 'reset']
+    ]
+    size: NotRequired[int]
+    """
+    bytes of a deterministic body made as it is sent
+    """
+    duration: NotRequired[Duration]
+    chunks: NotRequired[int]
 
 
 class MockScenarioRequest(TypedDict):
@@ -51,6 +69,13 @@ class MockScenarioRequest(TypedDict):
     connected: NotRequired[int]
     """
     worker body: the connected count.
+    """
+    snapshot: NotRequired[
+        Literal['healthy', 'slow_body', 'hang', 'not_found', 'bad_request', 'reset']
+        | Snapshot
+    ]
+    """
+    worker body scenarios: how GET /workers/{id}/snapshot answers (a mode name, or the object).
     """
     status: NotRequired[int]
     """
