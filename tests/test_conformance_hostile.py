@@ -86,7 +86,7 @@ def test_orphan_keeping_the_port_is_killed_with_its_group_and_the_port_freed() -
     assert time.monotonic() - began < 30
     assert [(e.group, e.returncode) for e in result.server_exits] == [("recovery", 1)], result.server_exits
     assert "wrapper exits" in result.server_exits[0].output, result.server_exits[0].output
-    assert result.exit_code == 1 and result.failed_clauses() == set(), result.failures
+    assert result.exit_code == 1 and result.failed_clauses() == {"SERVER-ALIVE"}, result.failures
     [server] = result.servers
     # The child that kept the port went with its group (SIGKILLed: dead within moments, 3 s on a busy CI).
     deadline = time.monotonic() + 3
@@ -131,7 +131,10 @@ def test_garbage_and_bodies_past_the_read_limit_fail_the_clause_in_play(mode: st
     assert time.monotonic() - began < 40
     clause = "STATUS-HTTP-4" if group == "http" else "STATUS-HTTP-1"
     failures = [f for f in result.failures if f.clause == clause]
-    assert failures and all(f.observed.startswith(observed) and len(f.observed) < 400 for f in failures), failures[0]
+    # Each answer is "no answer" (a reset or a timeout may come first on a busy machine), cut short.
+    assert failures and all(f.observed.startswith("no answer") and len(f.observed) < 400 for f in failures), \
+        [f.observed[:120] for f in failures]
+    assert any(f.observed.startswith(observed) for f in failures), [f.observed[:120] for f in failures]
     assert result.exit_code == 1 and not result.server_exits
 
 
@@ -168,3 +171,16 @@ def test_one_group_failing_to_start_stops_the_others_and_exits_2(tmp_path: Path)
     assert "state file locked by another copy" in message
     assert len(list(tmp_path.glob("start-*"))) >= 3
     assert _processes_with(str(tmp_path)) == []  # every other group's server was stopped
+
+
+def test_a_server_ignoring_sigterm_is_killed_after_the_grace_and_fails_server_stop() -> None:
+    began = time.monotonic()
+    result = run_conformance(server=_command("ignore_sigterm"), groups=("tmux",), seed=1)
+    # Bound: the tmux group (~2 s), then the 5 s grace before SIGKILL; 40 s covers a busy CI machine.
+    assert time.monotonic() - began < 40
+    assert result.failed_clauses() == {"SERVER-STOP"}, result.failures
+    [failure] = result.failures
+    assert failure.observed.startswith("still running 5.") and failure.observed.endswith("killed with SIGKILL")
+    assert result.status_of("SERVER-ALIVE") == "passed" and result.exit_code == 1
+    [server] = result.servers
+    assert _gone(int(server["pid"]))

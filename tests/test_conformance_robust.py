@@ -27,8 +27,10 @@ def test_server_killed_mid_run_is_one_finding_and_no_failure() -> None:
     wall = time.monotonic() - began
     assert [(e.group, e.returncode) for e in result.server_exits] == [("recovery", -9)]
     assert "SIGKILL" in result.server_exits[0].description
-    # What the dying server answered is its exit, not failures of the clauses in play.
-    assert result.failed_clauses() == set()
+    # What the dying server answered is its exit (one SERVER-ALIVE failure), not failures of the clauses in play.
+    assert result.failed_clauses() == {"SERVER-ALIVE"}, result.failures
+    [failure] = result.failures
+    assert "killed by signal SIGKILL" in failure.observed and "listening" in failure.observed
     assert result.exit_code == 1
     assert "recovery" in result.stopped_groups
     # The recovery group takes ~6 s on a healthy server; a crash must not make it longer (30 s: a busy CI).
@@ -54,7 +56,7 @@ def test_payload_group_stops_on_a_dead_server_without_shrinking() -> None:
     # 300 examples take ~30 s on a healthy server; the crash ends the group at once (20 s: a busy CI).
     assert time.monotonic() - began < 20
     assert [(e.group, e.returncode) for e in result.server_exits] == [("payloads-worker", -9)]
-    assert result.failed_clauses() == set()
+    assert result.failed_clauses() == {"SERVER-ALIVE"}, result.failures
     assert not any("minimal failing payload" in text for text in events)
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from tes_contract.errors import ConfigError, SetupError
 
+#: Seconds a server has to exit after SIGTERM before SIGKILL (SERVER-STOP).
+STOP_GRACE_S = 5.0
 #: Process groups started and not yet reaped, for the atexit safety net.
 _LIVE_GROUPS: set[int] = set()
 
@@ -239,6 +241,7 @@ class ManagedServer:
         self.env = server_environment({**env, "TES_HOST": host, "TES_PORT": str(self.port)})
         self.process: asyncio.subprocess.Process | None = None
         self.output = OutputTail()
+        self.ended_by: tuple[str, float] | None = None
 
     @property
     def url(self) -> str:
@@ -318,7 +321,8 @@ class ManagedServer:
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        """SIGTERM the process group, SIGKILL it after 3 s, reap the process; safe to call twice.
+        """SIGTERM the process group, SIGKILL it after STOP_GRACE_S, reap the process; safe to call twice.
+        `ended_by` tells how the process ended: ("SIGTERM" | "SIGKILL" | "exited", seconds after SIGTERM).
 
         Cancelling the caller (a group stopped when its server exited, Ctrl-C) does not cut this short: the
         kill and the reaping run in a task of their own that is awaited to its end (at most ~13 s), and the
@@ -343,13 +347,17 @@ class ManagedServer:
 
     async def _stop_group(self, process: asyncio.subprocess.Process) -> None:
         pgid = process.pid
-        for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+        began = time.monotonic()
+        self.ended_by = None if process.returncode is None else ("exited", 0.0)
+        for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(pgid, sig)
             except ProcessLookupError:
                 break
             try:
                 await asyncio.wait_for(process.wait(), grace)
+                if self.ended_by is None:
+                    self.ended_by = (sig.name, time.monotonic() - began)
                 # The leader is gone; children that ignored SIGTERM must go too.
                 try:
                     os.killpg(pgid, signal.SIGKILL)

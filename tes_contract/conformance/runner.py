@@ -21,6 +21,7 @@ from tes_contract.conformance.scenarios import HEALTHY, Mocks
 from tes_contract.conformance.watch import (
     GroupStop,
     exit_of,
+    judge_group_end,
     report_budget,
     report_exit,
     report_gone,
@@ -140,6 +141,8 @@ async def _run_managed_group(group: Group, options: Options, recorder: Recorder,
             recorder.result.servers.append(entry)
             quiet.count("ready")
             await _watch_group(group, options, recorder, stop, quiet, mocks, server, timeout_ms, entry)
+        if not group.controls_server:  # (a group that restarts or signals its server is not watched)
+            judge_group_end(group.name, recorder, server)
 
 
 async def _watch_group(group: Group, options: Options, recorder: Recorder, stop: threading.Event, quiet: _Quiet,
@@ -263,8 +266,9 @@ async def _run_live_group(group: Group, options: Options, recorder: Recorder, st
         return False
     if drive not in done:
         report_budget(group.name, recorder, budget_s)
-        return True
-    drive.result()
+    else:
+        drive.result()
+    judge_group_end(group.name, recorder, None)
     return True
 
 

@@ -7,10 +7,14 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
-from tes_contract.conformance.managed import ManagedServer
-from tes_contract.conformance.model import Recorder, ServerExit, describe_returncode
+from tes_contract.conformance.checks.process import server_stays_up, server_stops_on_sigterm
+from tes_contract.conformance.managed import STOP_GRACE_S, ManagedServer
+from tes_contract.conformance.model import Failure, Recorder, ServerExit, describe_returncode
+from tes_contract.conformance.registry import clauses_of
 
 #: Failures a group recorded this long before its server's exit was seen are forgotten: what a dying
 #: server answered in its last moments is its exit, reported once.
@@ -53,6 +57,7 @@ def report_exit(group: str, recorder: Recorder, server: ManagedServer, returncod
     exit = ServerExit(group, recorder.elapsed(), describe_returncode(returncode), server.log_tail(), returncode)
     recorder.stop_group(group, f"not checked: the server {exit.description}", since=time.monotonic() - EXIT_WINDOW_S)
     recorder.server_exited(exit)
+    _judge(recorder, server_stays_up, group, exit)
     recorder.progress(f"{group}: {exit.summary()}; the group's remaining checks did not run")
 
 
@@ -61,7 +66,23 @@ def report_gone(group: str, recorder: Recorder, url: str, since: float) -> None:
     exit = ServerExit(group, recorder.elapsed(), f"stopped accepting connections at {url}")
     recorder.stop_group(group, f"not checked: the server {exit.description}", since=since - EXIT_WINDOW_S)
     recorder.server_exited(exit)
+    _judge(recorder, server_stays_up, group, exit)
     recorder.progress(f"{group}: {exit.summary()}; the run stops there")
+
+
+def judge_group_end(group: str, recorder: Recorder, server: ManagedServer | None) -> None:
+    """A group that ended with its server up (even past its budget): SERVER-ALIVE held; in managed mode,
+    SERVER-STOP by how the server stopped."""
+    if recorder.closed or any(e.group == group for e in recorder.result.server_exits):
+        return
+    _judge(recorder, server_stays_up, group, None)
+    if server is not None and server.ended_by is not None and server.ended_by[0] != "exited":
+        _judge(recorder, server_stops_on_sigterm, f"{group}/stop", *server.ended_by, STOP_GRACE_S)
+
+
+def _judge(recorder: Recorder, func: Callable[..., Iterator[Failure]], scenario: str, *args: Any) -> None:
+    """Record a process check even for a group already stopped (its exit is the finding)."""
+    recorder.record(func.__name__, clauses_of(func), scenario, list(func(*args)), force=True)
 
 
 def report_budget(group: str, recorder: Recorder, budget_s: float) -> None:

@@ -14,6 +14,7 @@ from tes_contract.conformance.checks import (
     http,
     live,
     metrics,
+    process,
     response,
     traffic,
     upstream,
@@ -22,7 +23,7 @@ from tes_contract.conformance.registry import Registry
 
 #: The checks of each profile (a check of one profile may also cite clauses of another, as schemathesis's do).
 PROFILE_CHECKS = {
-    "core": (*response.CHECKS, *across.CHECKS, *traffic.CHECKS, *upstream.CHECKS, *http.CHECKS),
+    "core": (*response.CHECKS, *across.CHECKS, *traffic.CHECKS, *upstream.CHECKS, *http.CHECKS, *process.CHECKS),
     "live": live.CHECKS,
     "dev": dev.CHECKS,
     "metrics": metrics.CHECKS,
@@ -32,5 +33,5 @@ PROFILE_CHECKS = {
 #: Every check of the harness.
 CHECKS = Registry(func for funcs in PROFILE_CHECKS.values() for func in funcs)
 
-__all__ = ["CHECKS", "PROFILE_CHECKS", "across", "alerts", "dev", "history", "http", "live", "metrics", "response",
-           "traffic", "upstream"]
+__all__ = ["CHECKS", "PROFILE_CHECKS", "across", "alerts", "dev", "history", "http", "live", "metrics", "process",
+           "response", "traffic", "upstream"]

@@ -31,6 +31,7 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("TIMEOUT", "Timeouts"),
     ("CONFIG", "Configuration"),
     ("ERROR", "Error answers"),
+    ("SERVER", "The server process"),
     ("LIVE", "WebSocket push"),
     ("DEV", "Dev endpoints"),
     ("METRICS", "Metrics"),

@@ -175,6 +175,20 @@ CLAUSES: tuple[Clause, ...] = (
        "`TES_UPSTREAM_TIMEOUT_MS` and `TES_PRIMARY_REGION`, with the defaults of the environment table "
        "(`TES_TMUX_STATUS_URL` defaults to the server's own `/api/dev/tmux/status`).",
        "The harness starts the server with these variables and reaches it and its upstreams through them."),
+    # --- the server process ---------------------------------------------------------------------------
+    _c("SERVER-ALIVE", "core", "The server stays up in every scenario",
+       "The server stays up while it is driven: no scenario (upstream faults, bad payloads, fuzzed requests, "
+       "load) makes it exit or die by a signal; a crash is a defect of its own, reported once with the group, "
+       "the time, the exit code or signal and the server's last output, never as many failures of what it "
+       "could no longer answer.",
+       "Managed mode: the harness watches each group's server process until it stops it. Live mode: it probes "
+       "the server's port every 0.5 s; three refused connects in a row mean the server went away."),
+    _c("SERVER-STOP", "core", "SIGTERM stops the server within 5 s",
+       "On SIGTERM the server's process exits within 5 s (after closing what it must, e.g. WebSockets with "
+       "1001), so a supervisor or a CI job can stop it; a process that stays is killed with SIGKILL and "
+       "reported.",
+       "At the end of every group the harness sends SIGTERM to the server's process group and waits up to "
+       "5 s for the process to exit before SIGKILL (managed mode)."),
     _c("ERROR-BODY", "core", "Error answers are JSON",
        "Error answers (4xx, 5xx) carry a JSON body `{\"error\": ..., \"resolution\"?: ...}` "
        "(`schemas/error.json`), never ANSI colour codes or a stack trace.",
