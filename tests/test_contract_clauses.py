@@ -13,7 +13,7 @@ from tes_contract.contract.clauses import BY_ID, CLAUSE_IDS, CLAUSES, FAMILIES, 
 ROOT = Path(__file__).resolve().parent.parent
 ID_SHAPE = re.compile(r"^[A-Z]+(?:-[A-Z0-9]+)+$")
 # Anything in the spec files that looks like a clause id of one of our families.
-CITED = re.compile(r"\b(?:STATUS|UPSTREAM|TIMEOUT|CONFIG|ERROR|LIVE|DEV|METRICS)-[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
+CITED = re.compile(r"\b(?:STATUS|UPSTREAM|TIMEOUT|CONFIG|ERROR|SERVER|LIVE|DEV|METRICS)-[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
 
 
 def test_ids_are_unique_and_well_formed():
@@ -124,6 +124,8 @@ PINNED = [
     ("valid worker body", "UPSTREAM-WORKER-VALID", "boolean is not an integer"),
     ("environment variables", "CONFIG-ENV", "TES_UPSTREAM_TIMEOUT_MS"),
     ("JSON error bodies", "ERROR-BODY", "JSON body"),
+    ("issue 17: a crash is a defect, reported once", "SERVER-ALIVE", "reported once"),
+    ("issue 17: SIGTERM stops the server in time", "SERVER-STOP", "within 5 s"),
     ("live: push on connect", "LIVE-CONNECT", "on connect"),
     ("live: push every interval", "LIVE-INTERVAL", "TES_PUSH_INTERVAL_MS"),
     ("live: change within 100 ms", "LIVE-CHANGE", "100 ms"),
