@@ -21,6 +21,7 @@ from tes_contract.conformance.scenarios import HEALTHY, Mocks
 from tes_contract.conformance.watch import (
     GroupStop,
     exit_of,
+    gone_after,
     judge_group_end,
     report_budget,
     report_exit,
@@ -261,7 +262,7 @@ async def _run_live_group(group: Group, options: Options, recorder: Recorder, st
                 drive.cancel()
                 await asyncio.gather(drive, return_exceptions=True)
             recorder.running.discard(group.name)
-    if gone in done:
+    if gone in done or (drive.done() and await gone_after(options.url, gone)):
         report_gone(group.name, recorder, options.url, gone.result())
         return False
     if drive not in done:

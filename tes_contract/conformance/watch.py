@@ -94,6 +94,22 @@ def report_budget(group: str, recorder: Recorder, budget_s: float) -> None:
                       "not run")
 
 
+async def gone_after(url: str, gone: asyncio.Future[float]) -> bool:
+    """After a group ended on its own: True when the server went away meanwhile (a group of refused
+    requests can end before the watcher's three misses). One connect; if refused, wait for the watcher."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2.0)
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return gone.done()
+    except (OSError, TimeoutError):
+        await asyncio.wait({gone}, timeout=LIVE_MISSES * LIVE_PROBE_S + 3 * 2.0)
+        return gone.done()
+
+
 async def until_unreachable(url: str) -> float:
     """Return (the time.monotonic() of the first miss) once LIVE_MISSES TCP connects in a row to `url`'s
     host and port were refused or not accepted within 2 s. A server that accepts and then never answers is
