@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import aiohttp
+import yarl
 
 from tes_contract.conformance.model import NOT_JSON, Exchange, Recorder
 
@@ -45,8 +46,11 @@ class Client:
 
     async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                       timeout_s: float | None = None, headers: Mapping[str, str] | None = None,
-                      data: bytes | None = None) -> Exchange:
-        """Send one request (with `data` as its body); return the exchange (status None when no answer came in time)."""
+                      data: bytes | None = None, raw: bool = False) -> Exchange:
+        """Send one request (with `data` as its body); return the exchange (status None when no answer came in time).
+
+        `raw`: send the path exactly as given (no dot-segment removal, no requoting), e.g. `%2E%2E`.
+        """
         assert self._session is not None, "use the client as an async context manager"
         url = self.base_url + path
         if params:
@@ -55,12 +59,13 @@ class Client:
         self.recorder.count_exchange()
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.answer_timeout_s)
         try:
-            async with self._session.request(method, url, timeout=timeout, allow_redirects=False, data=data,
+            target = yarl.URL(url, encoded=True) if raw else url
+            async with self._session.request(method, target, timeout=timeout, allow_redirects=False, data=data,
                                              headers=dict(headers or {}), skip_auto_headers=()) as response:
-                raw = await _read_bounded(response)
+                content = await _read_bounded(response)
                 exchange.status = response.status
                 exchange.headers = list(response.headers.items())
-                exchange.text = raw.decode("utf-8", errors="replace")
+                exchange.text = content.decode("utf-8", errors="replace")
         except TimeoutError:
             exchange.error = f"no answer within {timeout.total} s"
         except aiohttp.ClientError as exc:

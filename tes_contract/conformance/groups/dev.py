@@ -93,10 +93,10 @@ async def effects(ctx: GroupContext) -> Effects:
 
 
 async def refused(ctx: GroupContext, scenario: str, method: str, path: str, headers: dict[str, str],
-                  data: bytes | None = None) -> Exchange:
+                  data: bytes | None = None, raw: bool = False) -> Exchange:
     """Send a request that must be refused; judge DEV-NOSIDE on tmux and the mock journal around it."""
     before = await effects(ctx)
-    exchange = await ctx.client.request(method, path, headers=headers, data=data)
+    exchange = await ctx.client.request(method, path, headers=headers, data=data, raw=raw)
     ctx.check(refusal_left_nothing, scenario, exchange, before, await effects(ctx))
     return exchange
 

@@ -35,8 +35,7 @@ from tes_contract.mocks.snapshots import snapshot_digest
 
 SNAPSHOT = "/api/dev/workers/{id}/snapshot"
 SIZE = 256 * 1024
-#: Ids the proxy must refuse with 400 before calling the worker (dot segments are normalised away by
-#: clients and routers alike, so they are left to the server's own tests).
+#: Ids the proxy must refuse with 400 before calling the worker (`.` and `..` are sent raw, below).
 BAD_IDS = ("a%20b", "b@d", "x" * 129, "semi;colon", "%00")
 #: Path parameters of the guarded routes: the session the refused kills and captures aim at, a worker.
 FILLS = {"name": "conf-keep", "index": "0", "id": "worker-guard"}
@@ -92,6 +91,9 @@ async def run_dev_snapshot(ctx: GroupContext) -> None:
     for worker in BAD_IDS:
         answer = await refused(ctx, ctx.scenario("bad-id"), "GET", _path(worker), auth(token))
         ctx.check(snapshot_answer_is, ctx.scenario("bad-id"), answer, 400, f"the id {worker!r}")
+    for worker in ("%2E", "%2E%2E"):  # sent raw: a server whose router removes dot segments has no route (404)
+        answer = await refused(ctx, ctx.scenario("bad-id"), "GET", _path(worker), auth(token), raw=True)
+        ctx.check(snapshot_answer_is, ctx.scenario("bad-id"), answer, 400, f"the id {worker!r}", (404,))
     assert ctx.mocks is not None
     await ctx.mocks.set("worker", "down")
     down = await ctx.client.request("GET", _path("w-down"), headers=auth(token))
