@@ -27,8 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "servers" / "hostile"
 PY = sys.executable
-TELLING = re.compile(r"^(SERVER EXITED|SERVER GONE|GROUP STOPPED|STOPPED|PASSED|FAILED|INCOMPLETE|\[[A-Z-0-9]+\]|"
-                     r"  observed|    \| |tes-contract: |Error|error:|.*SetupError)")
+SUMMARY = re.compile(r"^(SERVER EXITED|SERVER GONE|GROUP STOPPED|STOPPED|PASSED|FAILED|INCOMPLETE|\d+ failure)")
+
+
+def _telling(output: str) -> list[str]:
+    """The summary's verdict lines, then the first two failures, then a setup error's first lines."""
+    lines = output.splitlines()
+    summary = [line for line in lines if SUMMARY.match(line)]
+    failures = [f"{line} / {lines[i + 2].strip()}" for i, line in enumerate(lines[:-2])
+                if re.match(r"^\[[A-Z0-9-]+\] ", line)][:2]
+    error = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
+    return [*summary, *failures, *(lines[error:error + 4] if error is not None else [])]
 
 
 def _server(*args: str) -> str:
@@ -98,9 +107,8 @@ def main() -> int:
                 continue
             wall, code, output = run()
             print(f"== {name}: exit {code}, wall {wall:.1f} s", flush=True)
-            lines = [line for line in output.splitlines() if TELLING.match(line)]
-            for line in lines[:8]:
-                print(f"   {line[:200]}", flush=True)
+            for line in _telling(output):
+                print(f"   {line[:240]}", flush=True)
     return 0
 
 

@@ -207,7 +207,7 @@ class Recorder:
         #: Set when the run is being torn down (Ctrl-C, a setup error): what groups see then is not judged.
         self.closed = False
         self._started = time.monotonic()
-        #: The groups driving their server now (the ones --max-time stops).
+        #: The groups started and not done (driving or waiting to): the ones --max-time stops.
         self.running: set[str] = set()
 
     def elapsed(self) -> float:

@@ -193,11 +193,11 @@ async def _drive(group: Group, options: Options, recorder: Recorder, stop: threa
                  running: asyncio.Event) -> None:
     """Wait for the quiet moment (timing-sensitive groups), run the group's scenarios and its final checks."""
     try:
+        recorder.running.add(group.name)  # (waiting for the quiet moment counts: --max-time stops it too)
         if not group.heavy:
             recorder.progress(f"{group.name}: waiting for the heavy groups to finish")
             await quiet.event.wait()
         running.set()
-        recorder.running.add(group.name)
         answer_timeout_s = timeout_ms / 1000 * 2 + options.slack_ms / 1000 + 5
         async with Client(server.url, recorder, answer_timeout_s=answer_timeout_s) as client:
             ctx = _context(group, options, client, recorder, Mocks(mocks), stop, timeout_ms, server)
