@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def _ms(text: str) -> int:
 class HistoryPart:
     def __init__(self, env: dict[str, str], breaks: frozenset[str]) -> None:
         self.breaks = breaks
+        self.on_event: Callable[[dict[str, Any]], None] | None = None  # the live part pushes each (EVENTS-PUSH)
         self.interval_ms = int(env.get("TES_HISTORY_INTERVAL_MS") or 10000)
         self.retention_s = int(env.get("TES_HISTORY_RETENTION_S") or 604800)
         self.log_path = Path(env.get("TES_EVENT_LOG") or "logs/worker-events.log")
@@ -105,6 +107,8 @@ class HistoryPart:
         with open(self.log_path, "w" if "log_overwritten" in self.breaks else "a") as log:
             log.write(json.dumps(event) + "\n")
         self.alerts.on_event(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     def sample(self, doc: dict[str, Any]) -> None:
         self.observe(doc)

@@ -36,6 +36,8 @@ from py_dev import ROUTES as DEV_ROUTES
 from py_dev import DevPart
 from py_history import BREAKS as HISTORY_BREAKS  # the history profile, in its own file
 from py_history import EVENTS_PATH, HISTORY_PATH, HistoryPart, StateError
+from py_live import BREAKS as LIVE_BREAKS  # the live profile (WebSocket push), in its own file
+from py_live import LIVE_PATH, BadInterval, LivePart, push_interval_s
 from py_metrics import BREAKS as METRICS_BREAKS  # the metrics profile, in its own file
 from py_metrics import METRICS_PATH, OPENMETRICS_TYPE, TEXT_TYPE, Figures, Metrics, upstream_outcome
 
@@ -44,14 +46,15 @@ BREAKS = frozenset({
     "short_timeout_500ms", "count_panes", "two_worker_calls", "zero_metrics", "strict_thresholds", "no_405",
     "parse_error_offline", "cached_response", "latency_seconds", "cpu_percent", "bool_is_int", "ignore_region",
     "extra_field", "status_500_on_upstream_error",
-}) | METRICS_BREAKS | DEV_BREAKS
+}) | METRICS_BREAKS | DEV_BREAKS | LIVE_BREAKS
 WINDOW_S = 60.0
 STATUS_PATH = "/api/dev/status"
 WORKERS_PATH = "/api/dev/workers"
 # (method, path) pairs this server registers: the source of totalRoutes and totalEndpoints.
 ROUTES = (("GET", STATUS_PATH), ("HEAD", STATUS_PATH), ("GET", WORKERS_PATH), ("HEAD", WORKERS_PATH),
           ("GET", METRICS_PATH), ("HEAD", METRICS_PATH),
-          ("GET", HISTORY_PATH), ("HEAD", HISTORY_PATH), ("GET", EVENTS_PATH), ("HEAD", EVENTS_PATH), *DEV_ROUTES)
+          ("GET", HISTORY_PATH), ("HEAD", HISTORY_PATH), ("GET", EVENTS_PATH), ("HEAD", EVENTS_PATH), *DEV_ROUTES,
+          ("GET", LIVE_PATH))
 STARTED = time.monotonic()
 
 
@@ -129,6 +132,8 @@ class StatusService:
         self.last_fields: tuple[int, int, str] = (0, 0, "offline")  # tmux, activeWorkers, telemetry
         self.history: HistoryPart | None = None
         self.dev: DevPart | None = None
+        self.live: LivePart | None = None
+        self.last_answers: tuple[Answer, Answer, Answer | None] | None = None
 
     def broken(self, name: str) -> bool:
         return name in self.config.breaks
@@ -200,8 +205,8 @@ class StatusService:
             return 0
         return round((total - previous[0]) / (now - previous[1]) * 100, 2) + 0.01
 
-    async def snapshot(self) -> str | None:
-        """Assemble one status body; None when the status_500_on_upstream_error break wants a 500."""
+    async def upstream_answers(self) -> tuple[Answer, Answer, Answer | None]:
+        """Both upstream calls of one status (as the breaks would make them); the metrics hear of each."""
         worker_url = f"{self.config.worker_base}/workers/status"
         second: Answer | None = None
         if self.broken("sequential_upstreams"):
@@ -215,6 +220,19 @@ class StatusService:
         for name, answer in (("tmux", tmux), ("worker", worker), ("worker", second)):
             if answer is not None:
                 self.observe(name, answer)
+        self.last_answers = (tmux, worker, second)
+        return tmux, worker, second
+
+    async def snapshot(self) -> str | None:
+        """Assemble one status body; None when the status_500_on_upstream_error break wants a 500."""
+        document = await self.document()
+        return None if document is None else json.dumps(document)
+
+    async def document(self, fresh: bool = True, pushing: bool = False) -> dict[str, Any] | None:
+        """One status document: `fresh` calls the upstreams, else reuses their last answers; a push counts
+        apiSessions as a status answer would (in flight plus one)."""
+        answers = self.last_answers if not fresh and self.last_answers else await self.upstream_answers()
+        tmux, worker, second = answers
         if self.broken("status_500_on_upstream_error") and not worker.answered:
             return None
         active_workers, telemetry = self.worker_fields(worker)
@@ -234,11 +252,12 @@ class StatusService:
                                 "statusVersion": "2.0"}
         if self.broken("extra_field"):
             meta["buildId"] = "broken-python"
-        return json.dumps({
+        return {
             "timestamp": stamp,
             "vector": {
                 "sessions": {"tmux": self.tmux_count(tmux), "activeWorkers": active_workers,
-                             "apiSessions": self.in_flight, "websocketConnections": 0},
+                             "apiSessions": self.in_flight + int(pushing),
+                             "websocketConnections": self.live.count() if self.live else 0},
                 "directions": {
                     "primaryRegion": self.config.region,
                     "trafficMode": self.traffic_mode(error_rate),
@@ -249,7 +268,7 @@ class StatusService:
                 "others": {"memory": _rss_bytes(), "cpu": self.cpu(), "errorRate": error_rate, "uptime": uptime},
             },
             "meta": meta,
-        })
+        }
 
     def window(self) -> tuple[float, float, float]:
         """(avgLatency ms, requestsPerSecond, errorRate) of the last 60 s."""
@@ -282,9 +301,13 @@ class StatusService:
                 return _json(500, {"error": "worker API unavailable"})
             if self.broken("cached_response"):
                 self.cached = (time.monotonic() + 10.0, text)
-            if self.history is not None:
-                self.history.observe(json.loads(text))
-                await self.history.alerts.settle_inline()  # nothing to wait for unless alerts_awaited
+            if self.history is not None or self.live is not None:
+                document = json.loads(text)
+                if self.history is not None:
+                    self.history.observe(document)
+                    await self.history.alerts.settle_inline()  # nothing to wait for unless alerts_awaited
+                if self.live is not None:
+                    self.live.observed(document)
         headers = {}
         if not self.broken("no_cache_header"):
             headers["Cache-Control"] = "no-cache"
@@ -310,6 +333,27 @@ class StatusService:
         status, body = answer(request.query)
         return _json(status, body, {"Cache-Control": "no-cache"})
 
+    async def push_document(self, fresh: bool) -> dict[str, Any] | None:
+        """A status for the live part's pushes (a fresh one is a snapshot the history sees too)."""
+        document = await self.document(fresh=fresh, pushing=True)
+        if fresh and document is not None and self.history is not None:
+            self.history.observe(document)
+        return document
+
+    def current_mode(self) -> str:
+        return self.traffic_mode(0.0 if self.broken("zero_metrics") else self.window()[2])
+
+    def record(self, status: int, seconds: float) -> None:
+        """One answered request in the 60 s window and the metrics (a WebSocket handshake counts as 101)."""
+        self.done.append((time.monotonic(), seconds * 1000, status))
+        self.metrics.request("GET", LIVE_PATH, status, seconds)
+        if self.live is not None:
+            self.live.request_done()
+
+    async def upgrade(self, request: web.Request) -> web.StreamResponse:
+        assert self.live is not None
+        return await self.live.handle(request, self.record)
+
     async def sample_forever(self) -> None:
         assert self.history is not None
         while True:
@@ -326,7 +370,7 @@ class StatusService:
         if self.dev.handles(path):
             return await self.dev.dispatch(request)
         handlers = {STATUS_PATH: self.status, WORKERS_PATH: self.workers, METRICS_PATH: self.scrape,
-                    HISTORY_PATH: self.history_answer, EVENTS_PATH: self.history_answer}
+                    HISTORY_PATH: self.history_answer, EVENTS_PATH: self.history_answer, LIVE_PATH: self.upgrade}
         if path not in handlers:
             return _json(404, {"error": f"no route for {path}"})
         methods = [m for m, p in ROUTES if p == path]
@@ -340,6 +384,8 @@ class StatusService:
     @web.middleware
     async def account(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """Count the request in flight, and once its answer is written, in the 60 s window."""
+        if request.path == LIVE_PATH and request.method == "GET":
+            return await self.upgrade(request)  # an open socket is never in apiSessions; it records itself
         started = time.monotonic()
         self.in_flight += 1
         try:
@@ -360,6 +406,8 @@ class StatusService:
             return response
         finally:
             self.in_flight -= 1
+            if self.live is not None:
+                self.live.request_done()
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -376,10 +424,12 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-async def serve(config: Config, history: HistoryPart) -> None:
+async def serve(config: Config, history: HistoryPart, push_interval: float) -> None:
     service = StatusService(config)
     service.history = history
     service.dev = DevPart(dict(os.environ), config.breaks, config.timeout_s)
+    service.live = LivePart(push_interval, config.breaks, service.push_document, service.current_mode)
+    history.on_event = service.live.push_event
     app = web.Application(middlewares=[service.account])
     app.router.add_route("*", r"/{tail:[\s\S]*}", service.dispatch)  # any path, newlines included
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -401,6 +451,7 @@ async def serve(config: Config, history: HistoryPart) -> None:
           flush=True)
     await history.alerts.start()
     sampler = asyncio.create_task(service.sample_forever())
+    service.live.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -409,6 +460,7 @@ async def serve(config: Config, history: HistoryPart) -> None:
         await stop.wait()
     finally:
         sampler.cancel()
+        await service.live.close_all()
         await history.alerts.close()
         await service.client.close()
         await service.dev.close()
@@ -422,12 +474,13 @@ def main() -> int:
         print(f"py_status_server: {error}", file=sys.stderr)
         return 2
     try:
+        push_interval = push_interval_s(dict(os.environ), config.breaks)
         history = HistoryPart(dict(os.environ), config.breaks)
-    except StateError as error:
+    except (StateError, BadInterval) as error:
         print(f"py_status_server: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(config, history))
+        asyncio.run(serve(config, history, push_interval))
     except OSError as error:
         print(f"py_status_server: cannot listen on {config.host}:{config.port}: {error}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ from tes_contract.conformance.groups.dev import run_dev_tmux
 from tes_contract.conformance.groups.dev_security import run_dev_security, run_dev_snapshot
 from tes_contract.conformance.groups.history import HISTORY_ENV, RETENTION_ENV, run_history, run_retention
 from tes_contract.conformance.groups.http import run_http
-from tes_contract.conformance.groups.live import LIVE_ENV, run_live
+from tes_contract.conformance.groups.live import CHANGE_ENV, LIVE_ENV, run_live, run_live_change
 from tes_contract.conformance.groups.metrics import run_metrics
 from tes_contract.conformance.groups.payloads import run_tmux_payloads, run_worker_payloads
 from tes_contract.conformance.groups.profiles import probe_profiles, run_profiles
@@ -42,6 +42,7 @@ GROUPS: tuple[Group, ...] = (
     Group("payloads-worker", run_worker_payloads, heavy=True, budget_per_example_s=2.0),
     Group("payloads-tmux", run_tmux_payloads, heavy=True, budget_per_example_s=2.0),
     Group("live", run_live, needs_fresh=True, profile="live", env=LIVE_ENV, controls_server=True),
+    Group("live-change", run_live_change, needs_fresh=True, profile="live", env=CHANGE_ENV),
     Group("metrics", run_metrics, needs_fresh=True, profile="metrics"),
     Group("dev-tmux", run_dev_tmux, needs_fresh=True, profile="dev", env={"TES_TMUX_STATUS_URL": None}),
     Group("dev-snapshot", run_dev_snapshot, needs_fresh=True, profile="dev"),

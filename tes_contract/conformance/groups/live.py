@@ -17,6 +17,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from tes_contract.conformance.checks.live import (
+    CONNECT_SLACK_S,
+    GAP_SLACK_S,
     change_pushed_in_time,
     closed_going_away,
     connections_counted,
@@ -33,6 +35,10 @@ from tes_contract.conformance.groups.base import GroupContext
 LIVE_PATH = "/api/dev/status/ws"
 INTERVAL_MS = 250
 LIVE_ENV = {"TES_PUSH_INTERVAL_MS": str(INTERVAL_MS)}
+#: The live-change group's interval: long, so that a server pushing changes only on its ticks is a whole
+#: interval late when the harness acts just after a tick (and a greeting-less connect waits as long).
+CHANGE_INTERVAL_MS = 2000
+CHANGE_ENV = {"TES_PUSH_INTERVAL_MS": str(CHANGE_INTERVAL_MS)}
 COUNT = 3
 SUBSCRIBERS = 20
 
@@ -130,25 +136,64 @@ def _mode(data: Any) -> Any:
     return data["vector"]["directions"]["trafficMode"]
 
 
-async def _push_showing(ws: ClientConnection, field: Callable[[Any], Any], unwanted: str) -> float | None:
-    """When the first status push whose field is not `unwanted` arrives (None: not within 2 s)."""
-    deadline = time.monotonic() + 2.0
-    with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
-        while (left := deadline - time.monotonic()) > 0:
-            document = json.loads(await asyncio.wait_for(ws.recv(), left))
-            with contextlib.suppress(KeyError, TypeError):
-                if document.get("type") == "status" and field(document["data"]) != unwanted:
-                    return time.monotonic()
-    return None
+class _Feed:
+    """Every frame of one socket with its arrival time on the harness's clock, read in the background."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[tuple[float, Any]] = []
+        self.arrived = asyncio.Event()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for frame in self.ws:
+                try:
+                    document = json.loads(frame)
+                except ValueError:
+                    document = None
+                self.frames.append((time.monotonic(), document))
+                self.arrived.set()
+
+    async def _wait(self, deadline: float) -> bool:
+        self.arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.arrived.wait(), max(0.0, deadline - time.monotonic()))
+            return True
+        return False
+
+    async def next_frame(self, within_s: float) -> float | None:
+        """When the next frame arrives (None: not within `within_s`)."""
+        seen, deadline = len(self.frames), time.monotonic() + within_s
+        while len(self.frames) == seen:
+            if not await self._wait(deadline):
+                return None
+        return self.frames[seen][0]
+
+    async def showing(self, field: Callable[[Any], Any], unwanted: str, since: float, within_s: float
+                      ) -> float | None:
+        """When the first status push since `since` whose field is not `unwanted` arrived (None: none in time)."""
+        deadline, checked = time.monotonic() + within_s, 0
+        while True:
+            for arrival, document in self.frames[checked:]:
+                with contextlib.suppress(KeyError, TypeError, AttributeError):
+                    if arrival >= since and document.get("type") == "status" and field(document["data"]) != unwanted:
+                        return arrival
+            checked = len(self.frames)
+            if not await self._wait(deadline):
+                return None
+
+    async def aclose(self) -> None:
+        await self.ws.close()
+        self.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.reader
 
 
-async def _change(ctx: GroupContext) -> None:
-    """(a) worker mock down: push vs the first status answer showing it; (b) 5xx until trafficMode moves."""
-    if ctx.mocks is None:
-        return
-    ws = await _open(ctx)
-    await _frames(ws, 0.05)
-    reader = asyncio.create_task(_push_showing(ws, _telemetry, "healthy"))
+async def _telemetry_change(ctx: GroupContext, feeds: list[_Feed], within_s: float) -> None:
+    """(a) Worker mock down just after a tick: every push showing it vs the first status answer showing it."""
+    assert ctx.mocks is not None
+    since = time.monotonic()
     await ctx.mocks.set("worker", "down")
     shown: float | None = None
     for _ in range(50):
@@ -157,25 +202,58 @@ async def _change(ctx: GroupContext) -> None:
             if _telemetry(exchange.body) != "healthy":
                 shown = time.monotonic()
                 break
-    arrival = await reader
-    lag = None if arrival is None or shown is None else arrival - shown
+    arrivals = await asyncio.gather(*(f.showing(_telemetry, "healthy", since, within_s) for f in feeds))
+    lag = None if shown is None or None in arrivals else max(a for a in arrivals if a is not None) - shown
     ctx.check(change_pushed_in_time, ctx.scenario("websocket-change-telemetry"), "telemetryStatus", lag)
-    reader = asyncio.create_task(_push_showing(ws, _mode, "normal"))
+
+
+async def _traffic_change(ctx: GroupContext, feeds: list[_Feed], within_s: float) -> None:
+    """(b) Just after a tick, 5xx answers (GET /api/dev/workers, worker down) until a push shows trafficMode move."""
+    since = time.monotonic()
+    watch = [asyncio.create_task(f.showing(_mode, "normal", since, within_s)) for f in feeds]
     answers: list[float] = []
-    while not reader.done() and len(answers) < 200:
+    while not all(w.done() for w in watch) and len(answers) < 200:
         exchange = await ctx.client.request("GET", "/api/dev/workers")
         if exchange.status is None or exchange.status < 500:
             break
         answers.append(time.monotonic())
-    if not answers or (not reader.done() and len(answers) < 200):
-        reader.cancel()
+        if any(w.done() for w in watch):
+            break  # the mode moved: no more 5xx, so the lag is measured from the answer that moved it
+    if not answers or (not any(w.done() for w in watch) and len(answers) < 200):
+        for w in watch:
+            w.cancel()
         ctx.notes["live_change"] = "GET /api/dev/workers gives no 5xx: the trafficMode push not driven"
-    else:
-        arrival = await reader
-        before = [t for t in answers if arrival is not None and t <= arrival]
-        lag = None if arrival is None else arrival - (before[-1] if before else answers[0])
-        ctx.check(change_pushed_in_time, ctx.scenario("websocket-change-traffic"), "trafficMode", lag)
-    await ws.close()
+        return
+    arrivals = await asyncio.gather(*watch)
+    first = min((a for a in arrivals if a is not None), default=None)
+    before = [t for t in answers if first is not None and t <= first]
+    moved = before[-1] if before else answers[0]
+    lag = None if None in arrivals else max(a for a in arrivals if a is not None) - moved
+    ctx.check(change_pushed_in_time, ctx.scenario("websocket-change-traffic"), "trafficMode", lag)
+
+
+async def run_live_change(ctx: GroupContext) -> None:
+    """With a long push interval, each step starts just after a tick, so a next-tick push is a whole interval late:
+    a socket opened then gets its first frame at once (LIVE-CONNECT); a change is pushed within 100 ms."""
+    probe = await ctx.client.request("GET", LIVE_PATH)
+    if probe.status == 404 or ctx.mocks is None:
+        return  # the http group's probe reports the profile not implemented
+    await ctx.start_healthy()
+    interval = CHANGE_INTERVAL_MS / 1000
+    first = _Feed(await _open(ctx))
+    await first.next_frame(1.0 + CONNECT_SLACK_S)  # the greeting (if any)
+    await first.next_frame(1.5 * interval + GAP_SLACK_S)  # a tick: the next is an interval away
+    started = time.monotonic()
+    second = _Feed(await _open(ctx))
+    arrival = await second.next_frame(interval)
+    ctx.check(first_frame_in_time, ctx.scenario("websocket-connect-after-tick"),
+              None if arrival is None else arrival - started, 1.0)
+    feeds = [first, second]
+    await _telemetry_change(ctx, feeds, interval + 1.0)
+    await first.next_frame(1.5 * interval + GAP_SLACK_S)
+    await _traffic_change(ctx, feeds, interval + 1.0)
+    for feed in feeds:
+        await feed.aclose()
     await ctx.mocks.healthy()
 
 
@@ -214,5 +292,4 @@ async def run_live(ctx: GroupContext) -> None:
     await ws.close()
     await _count(ctx)
     await _once(ctx)
-    await _change(ctx)
     await _close_on_sigterm(ctx)
