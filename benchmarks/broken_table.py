@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the conformance harness (core and metrics profiles, managed mode) against every independent server and break.
+"""Run the conformance harness (core, metrics and live profiles, managed mode) against every independent server and break.
 
 Prints the table "broken server -> clauses reported": for each server (node, python) and each break mode
 of tests/servers/README.md, the clauses the harness reported failing, the clauses it had to report, and
@@ -8,8 +8,8 @@ whether it caught the break. The correct servers come first: they must report no
     cd /work/wt/brokens && /work/venv/bin/python benchmarks/broken_table.py [--kind node] [--break no_405] \
         [--json PATH]
 
-Full matrix: 2 servers x (1 + 26) runs of the whole core and metrics profiles, run one after another (each run already
-runs its scenario groups in parallel): about 4-8 minutes on 2 cores.
+Full matrix: 2 servers x (1 + 35) runs of the whole core, metrics and live profiles, run one after another (each
+run already runs its scenario groups in parallel): about 6-10 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from tests.servers.launch import BREAKS, EXPECTED_CLAUSES, KINDS, command  # noq
 
 
 def run_one(kind: str, breaks: str, seed: int) -> dict[str, object]:
-    """One core+metrics run against one server with `breaks` switched on; the row of the table."""
+    """One core+metrics+live run against one server with `breaks` switched on; the row of the table."""
     began = time.monotonic()
-    result = run_conformance(server=command(kind, breaks), profiles=("core", "metrics"), seed=seed, cwd=str(ROOT))
+    result = run_conformance(server=command(kind, breaks), profiles=("core", "metrics", "live"), seed=seed, cwd=str(ROOT))
     reported = sorted(result.failed_clauses())
     expected = sorted(EXPECTED_CLAUSES.get(breaks, frozenset()))
     caught = (not reported) if not breaks else set(expected) <= set(reported)

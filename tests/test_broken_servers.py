@@ -56,6 +56,7 @@ GROUPS_FOR: dict[str, tuple[str, ...]] = {
     "extra_field": ("http",),
     "status_500_on_upstream_error": ("timeout",),
     **{name: ("metrics",) for name in BREAKS if name.startswith("metrics_")},
+    **{name: ("live", "live-change") for name in BREAKS if name.startswith("live_")},
 }
 #: Break modes run together in one test (misses are what matter there; a false alarm on a broken server
 #: changes nothing), alternating the two languages. Four batches keep memory and CPU bounded on 2 cores.
@@ -69,13 +70,13 @@ def _failures(result) -> str:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_harness_passes_the_correct_server(kind: str):
-    result = run_conformance(server=command(kind), profiles=("core", "metrics"), seed=KINDS.index(kind) + 1,
+    result = run_conformance(server=command(kind), profiles=("core", "metrics", "live"), seed=KINDS.index(kind) + 1,
                              cwd=str(ROOT))
     assert result.exit_code == 0, f"false alarm on the correct {kind} server:\n{_failures(result)}"
     assert not result.not_implemented
     checked = {clause for clause, _ in result.outcomes}
     assert {"STATUS-HDR-3", "UPSTREAM-CONCURRENT", "TIMEOUT-DEFAULT", "STATUS-FIELD-LATENCY", "METRICS-COUNT",
-            "METRICS-AGREE"} <= checked
+            "METRICS-AGREE", "LIVE-CHANGE", "LIVE-CLOSE"} <= checked
 
 
 @pytest.mark.parametrize("batch", BATCHES, ids=lambda batch: "+".join(name for name, _ in batch))

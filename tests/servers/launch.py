@@ -18,8 +18,8 @@ HERE = Path(__file__).resolve().parent
 NODE_SERVER = HERE / "node" / "status-server.mjs"
 PY_SERVER = HERE / "py_status_server.py"
 #: Each profile's part of the servers, in files of their own (the main files hook them in).
-NODE_PARTS = (HERE / "node" / "metrics.mjs",)
-PY_PARTS = (HERE / "py_metrics.py",)
+NODE_PARTS = (HERE / "node" / "metrics.mjs", HERE / "node" / "live.mjs")
+PY_PARTS = (HERE / "py_metrics.py", HERE / "py_live.py")
 #: Parts of the Python server whose breaks the Node server does not have (HISTORY_EXPECTED_CLAUSES).
 PY_ONLY_PARTS = (HERE / "py_history.py", HERE / "py_alerts.py", HERE / "py_dev.py")
 #: Parts of the Node server whose breaks have expectations of their own (DEV_EXPECTED_CLAUSES).
@@ -57,6 +57,16 @@ EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
     "metrics_upstream_up_stuck": frozenset({"METRICS-AGREE"}),
     "metrics_mode_current_only": frozenset({"METRICS-NAMES"}),
     "metrics_latency_ms": frozenset({"METRICS-AGREE"}),
+    # live profile (py_live.py, node/live.mjs): run with --profile core,live (groups live, live-change)
+    "live_upgrade_text": frozenset({"LIVE-UPGRADE"}),
+    "live_no_first_frame": frozenset({"LIVE-CONNECT"}),
+    "live_interval_ignored": frozenset({"LIVE-INTERVAL"}),
+    "live_change_next_tick": frozenset({"LIVE-CHANGE"}),
+    "live_wrong_type": frozenset({"LIVE-DATA"}),
+    "live_timer_per_connection": frozenset({"LIVE-ONCE"}),
+    "live_count_zero": frozenset({"LIVE-COUNT"}),
+    "live_never_reads": frozenset({"LIVE-PING"}),
+    "live_no_close_frame": frozenset({"LIVE-CLOSE"}),
 }
 BREAKS: tuple[str, ...] = tuple(EXPECTED_CLAUSES)
 #: History break modes, in the Python server only (`py_history.py`; the Node server has no history yet),
@@ -94,7 +104,7 @@ DEV_EXPECTED_CLAUSES: dict[str, frozenset[str]] = {
 
 def profiles_for(breaks: str) -> tuple[str, ...]:
     """The profiles a run needs to show these breaks: core, plus each profile a break's name starts with."""
-    extra = {name.split("_", 1)[0] for name in breaks.split(",") if name.split("_", 1)[0] in ("metrics",)}
+    extra = {name.split("_", 1)[0] for name in breaks.split(",") if name.split("_", 1)[0] in ("metrics", "live")}
     return ("core", *sorted(extra))
 
 

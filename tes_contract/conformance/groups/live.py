@@ -48,6 +48,7 @@ def _url(ctx: GroupContext) -> str:
 
 
 async def _open(ctx: GroupContext) -> ClientConnection:
+    ctx.notes.setdefault("first_websocket_at", time.time())  # the wall clock of Exchange.sent_at (finish_group)
     # No client keepalive pings: LIVE-PING sends its own.
     return await connect(_url(ctx), ping_interval=None, open_timeout=5, close_timeout=2, max_size=2**20)
 

@@ -7,6 +7,7 @@
 import http from "node:http";
 
 import { DEV_BREAKS, DEV_ROUTES, DevPart } from "./dev.mjs";
+import { LIVE_BREAKS, LIVE_PATH, Live, pushIntervalMs } from "./live.mjs";
 import { METRICS_BREAKS, METRICS_PATH, Metrics, OPENMETRICS_TYPE, TEXT_TYPE, upstreamOutcome } from "./metrics.mjs";
 
 const BREAK_NAMES = new Set([
@@ -17,6 +18,7 @@ const BREAK_NAMES = new Set([
 ]);
 for (const name of METRICS_BREAKS) BREAK_NAMES.add(name); // the metrics profile, in its own file
 for (const name of DEV_BREAKS) BREAK_NAMES.add(name); // the dev profile, in its own file
+for (const name of LIVE_BREAKS) BREAK_NAMES.add(name); // the live profile (WebSocket push), in its own file
 const WINDOW_MS = 60_000;
 const STATUS_PATH = "/api/dev/status";
 const WORKERS_PATH = "/api/dev/workers";
@@ -41,7 +43,7 @@ function readSettings(env) {
   if (breaks.has("no_timeout")) timeoutMs = null;
   const region = breaks.has("ignore_region") ? "us-east-1" : (env.TES_PRIMARY_REGION || "us-east-1");
   return {
-    breaks, host, port: Number(portText), timeoutMs, region,
+    breaks, host, port: Number(portText), timeoutMs, region, pushIntervalMs: pushIntervalMs(env, breaks, fail),
     tmuxUrl: env.TES_TMUX_STATUS_URL || null, // null: our own /api/dev/tmux/status, known once listening
     workerBase: (env.TES_WORKER_API_URL || "http://127.0.0.1:3003").replace(/\/+$/, ""),
   };
@@ -138,6 +140,7 @@ const ROUTES = [
   ["GET", STATUS_PATH], ["HEAD", STATUS_PATH],
   ["GET", WORKERS_PATH], ["HEAD", WORKERS_PATH],
   ["GET", METRICS_PATH], ["HEAD", METRICS_PATH], ...DEV_ROUTES,
+  ["GET", LIVE_PATH],
 ];
 const PATHS = [...new Set(ROUTES.map(([, path]) => path))];
 
@@ -154,7 +157,7 @@ function windowFigures(now) {
   };
 }
 
-async function assembleStatus() {
+async function upstreamAnswers() {
   const workerUrl = `${settings.workerBase}/workers/status`;
   let tmuxResult, workerResult, secondWorker;
   if (broken("sequential_upstreams")) {
@@ -169,6 +172,16 @@ async function assembleStatus() {
   for (const [name, result] of [["tmux", tmuxResult], ["worker", workerResult], ["worker", secondWorker]]) {
     if (result !== undefined) metrics.upstream(name, upstreamOutcome(name, result), result.seconds);
   }
+  lastAnswers = [tmuxResult, workerResult, secondWorker];
+  return lastAnswers;
+}
+
+let lastAnswers = null; // the last status's upstream answers, for change pushes between ticks
+
+// One status document (null: the status_500_on_upstream_error break wants a 500). fresh: call the upstreams,
+// else reuse their last answers; a push counts apiSessions as a status answer would (in flight plus one).
+async function assembleDocument(fresh = true, pushing = false) {
+  const [tmuxResult, workerResult, secondWorker] = !fresh && lastAnswers ? lastAnswers : await upstreamAnswers();
   if (broken("status_500_on_upstream_error") && !workerResult.answered) return null;
   let [activeWorkers, telemetryStatus] = workerFields(workerResult);
   if (secondWorker !== undefined) telemetryStatus = workerFields(secondWorker)[1];
@@ -183,7 +196,8 @@ async function assembleStatus() {
   const body = {
     timestamp: new Date(now).toISOString(),
     vector: {
-      sessions: { tmux: tmuxCount(tmuxResult), activeWorkers, apiSessions: inFlight, websocketConnections: 0 },
+      sessions: { tmux: tmuxCount(tmuxResult), activeWorkers, apiSessions: inFlight + (pushing ? 1 : 0),
+        websocketConnections: live.count() },
       directions: {
         primaryRegion: settings.region,
         trafficMode: trafficMode(errorRate),
@@ -195,8 +209,25 @@ async function assembleStatus() {
     meta: { totalEndpoints: PATHS.length, telemetryStatus, statusVersion: "2.0" },
   };
   if (broken("extra_field")) body.meta.buildId = "broken-node";
-  return JSON.stringify(body);
+  return body;
 }
+
+async function assembleStatus() {
+  const doc = await assembleDocument();
+  if (doc !== null) live.observed(doc);
+  return doc === null ? null : JSON.stringify(doc);
+}
+
+function record(status, seconds, method = "GET", route = LIVE_PATH) {
+  completed.push({ at: Date.now(), latencyMs: seconds * 1000, status });
+  metrics.request(method, route, status, seconds);
+  live.requestDone();
+}
+
+const live = new Live({
+  intervalMs: settings.pushIntervalMs, breaks: settings.breaks, render: (fresh) => assembleDocument(fresh, true),
+  trafficMode: () => trafficMode(broken("zero_metrics") ? 0 : windowFigures(Date.now()).errorRate), record,
+});
 
 function send(res, status, body, headers = {}) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
@@ -246,7 +277,8 @@ async function scrape(req, res) {
   res.end(req.method === "HEAD" ? undefined : text);
 }
 
-const HANDLERS = { [STATUS_PATH]: status, [WORKERS_PATH]: workers, [METRICS_PATH]: scrape };
+const HANDLERS = { [STATUS_PATH]: status, [WORKERS_PATH]: workers, [METRICS_PATH]: scrape,
+  [LIVE_PATH]: (req, res) => live.plain(req, res, send) };
 
 async function dispatch(req, res) {
   const path = new URL(req.url, "http://placeholder").pathname; // query strings are ignored
@@ -274,10 +306,8 @@ const server = http.createServer((req, res) => {
     counted = false;
   });
   res.on("finish", () => {
-    const latencyMs = performance.now() - started;
-    completed.push({ at: Date.now(), latencyMs, status: res.statusCode });
     const path = new URL(req.url, "http://placeholder").pathname;
-    metrics.request(req.method, metrics.route(path, path in HANDLERS), res.statusCode, latencyMs / 1000);
+    record(res.statusCode, (performance.now() - started) / 1000, req.method, metrics.route(path, path in HANDLERS));
   });
   const devPath = new URL(req.url, "http://placeholder").pathname;
   if (dev.refusal(req, res)) return; // DEV-HOST: every route, first
@@ -297,6 +327,7 @@ const server = http.createServer((req, res) => {
   });
 });
 
+server.on("upgrade", (req, socket, head) => live.upgrade(req, socket, head));
 server.on("error", (err) => fail(`cannot listen on ${settings.host}:${settings.port}: ${err.message}`));
 server.listen(settings.port, settings.host, () => {
   const { port } = server.address();
@@ -305,6 +336,7 @@ server.listen(settings.port, settings.host, () => {
   if (settings.tmuxUrl === null) settings.tmuxUrl = `${base}/api/dev/tmux/status`;
   process.stdout.write(`listening ${base}\n`);
   process.stderr.write(JSON.stringify({ event: "listening", url: base, breaks: [...settings.breaks] }) + "\n");
+  live.start();
 });
 
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => live.closeAll().then(() => process.exit(0)));
