@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the conformance harness (core, metrics and live profiles, managed mode) against every independent server and break.
+"""Run the conformance harness (core, metrics, live; managed mode) against every independent server and break.
 
 Prints the table "broken server -> clauses reported": for each server (node, python) and each break mode
 of tests/servers/README.md, the clauses the harness reported failing, the clauses it had to report, and
@@ -30,7 +30,8 @@ from tests.servers.launch import BREAKS, EXPECTED_CLAUSES, KINDS, command  # noq
 def run_one(kind: str, breaks: str, seed: int) -> dict[str, object]:
     """One core+metrics+live run against one server with `breaks` switched on; the row of the table."""
     began = time.monotonic()
-    result = run_conformance(server=command(kind, breaks), profiles=("core", "metrics", "live"), seed=seed, cwd=str(ROOT))
+    result = run_conformance(server=command(kind, breaks), profiles=("core", "metrics", "live"), seed=seed,
+                             cwd=str(ROOT))
     reported = sorted(result.failed_clauses())
     expected = sorted(EXPECTED_CLAUSES.get(breaks, frozenset()))
     caught = (not reported) if not breaks else set(expected) <= set(reported)

@@ -110,6 +110,8 @@ class LivePart:
         """Every interval: one status for every socket (or, the timer_per_connection break, for `ws` alone)."""
         while True:
             await asyncio.sleep(self.interval_s)
+            if not self.sockets:
+                continue  # nobody listens: no snapshot, no upstream call (UPSTREAM-ONCE counts ours too)
             document = await self.render(True)
             if document is None:
                 continue

@@ -334,11 +334,9 @@ class StatusService:
         return _json(status, body, {"Cache-Control": "no-cache"})
 
     async def push_document(self, fresh: bool) -> dict[str, Any] | None:
-        """A status for the live part's pushes (a fresh one is a snapshot the history sees too)."""
-        document = await self.document(fresh=fresh, pushing=True)
-        if fresh and document is not None and self.history is not None:
-            self.history.observe(document)
-        return document
+        """A status for the live part's pushes. The history sees only HTTP statuses and its samples: a push's
+        snapshot may finish after a newer status did, and an event must never go back to an older state."""
+        return await self.document(fresh=fresh, pushing=True)
 
     def current_mode(self) -> str:
         return self.traffic_mode(0.0 if self.broken("zero_metrics") else self.window()[2])

@@ -96,15 +96,19 @@ def _monotonic_fields(data: dict[str, Any]) -> Any:
 def frames_every_interval(arrivals: list[float], interval_s: float) -> Iterator[Failure]:
     """0.8 to 1.25 frames per interval after the first over >= 4 intervals; no gap over 1.5 intervals."""
     after_first = arrivals[1:]
-    span = after_first[-1] - arrivals[0] if after_first else 0.0
+    # The rate is that of the frames after the first, between the first and the last of them: the first frame
+    # is sent on connect, off the ticks' phase, so counting from it would add a frame whenever a tick follows
+    # it at once (6 frames over 5 intervals + a few ms read as 1.25 per interval).
+    span = after_first[-1] - after_first[0] if after_first else 0.0
     if span < 4 * interval_s - GAP_SLACK_S:
         yield Failure("LIVE-INTERVAL", f"frames over at least 4 intervals of {interval_s:.3f} s",
                       f"{len(after_first)} frames after the first, over {span:.3f} s")
         return
-    rate = len(after_first) / (span / interval_s)
+    rate = (len(after_first) - 1) / (span / interval_s)
     if not 0.8 <= rate <= 1.25:
         yield Failure("LIVE-INTERVAL", "0.8 to 1.25 status messages per push interval",
-                      f"{rate:.2f} ({len(after_first)} over {span:.3f} s, interval {interval_s:.3f} s)")
+                      f"{rate:.2f} ({len(after_first) - 1} intervals between the frames after the first, over "
+                      f"{span:.3f} s; interval {interval_s:.3f} s)")
     gaps = [b - a for a, b in zip(after_first, after_first[1:], strict=False)]
     if gaps and max(gaps) > 1.5 * interval_s + GAP_SLACK_S:
         yield Failure("LIVE-INTERVAL", f"no gap over 1.5 x {interval_s:.3f} s (+{GAP_SLACK_S} s slack)",

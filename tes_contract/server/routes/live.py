@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import hdrs, web
 
-from tes_contract.server.http import accounted, error_response, method_not_allowed
+from tes_contract.server.http import accounted, error_response, local_port, method_not_allowed
 from tes_contract.server.push import Broadcaster
-from tes_contract.server.security import allowed_hosts, allowed_origins, host_allowed, origin_allowed
 from tes_contract.server.state import (
     BROADCASTER,
-    SETTINGS,
+    GUARD,
     SNAPSHOTS,
     SOURCES,
     TRAFFIC,
@@ -27,18 +26,15 @@ HEARTBEAT_S = 20.0
 CLOSE_TIMEOUT_S = 1.0
 
 
-def _port(request: web.Request) -> int:
-    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
-    return int(sockname[1]) if isinstance(sockname, tuple) and len(sockname) >= 2 else 0
-
-
 def _refusal(request: web.Request) -> web.Response | None:
-    """403 for a foreign Host or Origin (DEV-HOST, DEV-ORIGIN), 426 for a GET without an upgrade (LIVE-UPGRADE)."""
-    settings = request.app[SETTINGS]
-    if not host_allowed(request.headers.get(hdrs.HOST), allowed_hosts(settings)):
+    """The app's `Guard`: 403 for a foreign Host (DEV-HOST) or Origin (DEV-ORIGIN; no token: the push is a
+    read), then 426 for a GET without an upgrade (LIVE-UPGRADE)."""
+    guard = request.app[GUARD]
+    if not guard.host_ok(request.headers.get(hdrs.HOST)):
         return error_response(403, "host not allowed", "use a host name in TES_ALLOWED_HOSTS")
-    if not origin_allowed(request.headers.get(hdrs.ORIGIN), allowed_origins(settings, _port(request))):
-        return error_response(403, "origin not allowed", "open the dashboard from an origin in TES_ALLOWED_ORIGINS")
+    refusal = guard.refusal(request.headers, local_port(request), auth=False)
+    if refusal is not None:
+        return error_response(refusal.status, refusal.error, refusal.resolution, refusal.headers)
     ready = web.WebSocketResponse().can_prepare(request)
     if not ready.ok:
         return error_response(426, f"{LIVE_PATH} is a WebSocket endpoint", "send a WebSocket upgrade (RFC 6455)",

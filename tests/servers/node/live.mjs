@@ -204,6 +204,7 @@ export class Live {
   start() {
     if (this.broken("live_timer_per_connection")) return;
     this.ticker = setInterval(() => {
+      if (this.peers.size === 0) return; // nobody listens: no snapshot, no upstream call (UPSTREAM-ONCE counts ours)
       this.render(true).then((doc) => {
         if (!doc) return;
         this.lastModes = modesOf(doc);
