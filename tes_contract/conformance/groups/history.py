@@ -154,6 +154,9 @@ async def _pushes(ctx: GroupContext) -> None:
                         frames.append(str(message.data))
 
             reader = asyncio.create_task(read())
+            deadline = time.monotonic() + 2.0  # the first frame (LIVE-CONNECT) before the flips: its snapshot done
+            while not frames and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
             await _flip(ctx, "push")
             await asyncio.sleep(0.5)
             reader.cancel()
