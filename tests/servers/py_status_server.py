@@ -349,7 +349,17 @@ class StatusService:
             self.live.request_done()
 
     async def upgrade(self, request: web.Request) -> web.StreamResponse:
-        assert self.live is not None
+        """The push path: the dev part's Host (every route) and Origin (the upgrade too) rules come first."""
+        assert self.live is not None and self.dev is not None
+        started = time.monotonic()
+        refusal = self.dev.refusal(request)
+        if refusal is None and not self.dev._origin_ok(request.headers.get("Origin")):  # noqa: SLF001 - our part
+            refusal = _json(403, {"error": "origin not allowed", "resolution": "see TES_ALLOWED_ORIGINS"})
+        if refusal is not None:
+            await refusal.prepare(request)
+            await refusal.write_eof()
+            self.record(refusal.status, time.monotonic() - started)
+            return refusal
         return await self.live.handle(request, self.record)
 
     async def sample_forever(self) -> None:
