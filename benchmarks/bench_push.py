@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the reference server's push (live profile): figures printed, not a test.
 
-    python benchmarks/bench_push.py [--counts 1,100,1000] [--flips 20] [--client-procs 1]
+    python benchmarks/bench_push.py [--counts 1,100,1000] [--flips 20] [--client-procs 1] [--status-beside 100]
 
 The server (`python -m tes_contract serve`) runs in its own process on loopback, against a tiny in-process
 worker/tmux upstream whose answer the benchmark flips (healthy <-> 503). Per subscriber count N:
@@ -12,6 +12,8 @@ worker/tmux upstream whose answer the benchmark flips (healthy <-> 503). Per sub
   CPU per tick    the server process's CPU time over 5 s of ticks, per tick
   memory          the server's RSS growth per subscriber (psutil), after N connected
   upstream calls  worker-upstream calls per tick while N are connected
+  status beside   then GET /api/dev/status under wrk (1 connection, bench_server's `wrk`) with 100 subscribers
+                  connected and with none, alternating: P50 within 10% is the target
 The subscribers are benchmarks/push_clients.py processes (raw sockets and epoll, a few us per frame), not a
 WebSocket library in this process, whose reading of 1,000 frames on one core dominated the figure.
 Bounded: every wait has a timeout, the client processes stop by themselves after 600 s.
@@ -163,7 +165,32 @@ async def _measure(base: str, port: int, upstream: Upstream, process: psutil.Pro
             "kib_per_subscriber": rss_per / 1024, "worker_calls_per_tick": (calls1 - calls0) / ticks}
 
 
-async def main(counts: list[int], flips: int, procs: int) -> None:
+async def _status_beside(base: str, port: int, subscribers: int, rounds: int = 3, duration_s: float = 3.0) -> None:
+    """bench_server's figure of the status endpoint (wrk, 1 connection) without and with `subscribers`
+    connected, alternating rounds so a neighbour's load falls on both; medians printed."""
+    from bench_server import wrk  # a sibling script (the benchmarks folder is sys.path[0] when run)
+
+    figures: dict[int, list[dict[str, Any]]] = {0: [], subscribers: []}
+    for round_ in range(rounds):
+        for n in ((0, subscribers) if round_ % 2 == 0 else (subscribers, 0)):
+            clients = [await _ClientProcess.start(port, n)] if n else []
+            try:
+                await asyncio.sleep(1.0)
+                figures[n].append(await asyncio.to_thread(wrk, base + "/api/dev/status", 1, duration_s))
+            finally:
+                for client in clients:
+                    await client.stop()
+    print(f"\nGET /api/dev/status, wrk 1 connection, {rounds} x {duration_s:.0f} s each (medians):")
+    print(f"{'subscribers':>11} {'P50 ms':>8} {'P99 ms':>8} {'req/s':>8}")
+    for n, runs in figures.items():
+        print(f"{n:>11} {statistics.median(r['p50_us'] for r in runs) / 1000:>8.3f} "
+              f"{statistics.median(r['p99_us'] for r in runs) / 1000:>8.3f} "
+              f"{statistics.median(r['rps'] for r in runs):>8.0f}")
+    p50 = {n: statistics.median(r["p50_us"] for r in runs) for n, runs in figures.items()}
+    print(f"target: P50 at 1 connection within 10% of without: {100 * (p50[subscribers] / p50[0] - 1):+.1f} %")
+
+
+async def main(counts: list[int], flips: int, procs: int, beside: int) -> None:
     upstream = Upstream()
     app = web.Application()
     app.router.add_get("/workers/status", upstream.worker)
@@ -189,6 +216,8 @@ async def main(counts: list[int], flips: int, procs: int) -> None:
                   f"{f['client_cpu_ms']:>9.2f} {f['cpu_ms_per_tick']:>12.2f} {f['kib_per_subscriber']:>8.1f} "
                   f"{f['worker_calls_per_tick']:>10.2f}", flush=True)
         print("targets: P99 <= 10 ms at 100, <= 50 ms at 1000; <= 32 KiB/subscriber; 1 call per upstream per tick")
+        if beside:
+            await _status_beside(base, port, beside)
     finally:
         server.terminate()
         try:
@@ -203,5 +232,7 @@ if __name__ == "__main__":
     parser.add_argument("--counts", default="1,100,1000")
     parser.add_argument("--flips", type=int, default=20)
     parser.add_argument("--client-procs", type=int, default=1, help="processes the subscribers are spread over")
+    parser.add_argument("--status-beside", type=int, default=100, metavar="N",
+                        help="then bench_server's status figure with N subscribers connected vs none (0: skip)")
     args = parser.parse_args()
-    asyncio.run(main([int(c) for c in args.counts.split(",")], args.flips, args.client_procs))
+    asyncio.run(main([int(c) for c in args.counts.split(",") if c], args.flips, args.client_procs, args.status_beside))

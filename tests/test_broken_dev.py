@@ -15,7 +15,10 @@ from tests.servers.launch import DEV_EXPECTED_CLAUSES, KINDS, NODE_OWN_PARTS, PY
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ("dev-tmux", "dev-snapshot", "dev-security")
 
-pytestmark = pytest.mark.tmux
+#: A worker-mock connection accepted around a flip to `down` while a server pushes can be left unclosed when
+#: the run's loop ends (mocks/server.py; see docs/live.md "Known issues"): its ResourceWarning is not the
+#: server under test's doing, and is ignored here only.
+pytestmark = [pytest.mark.tmux, pytest.mark.filterwarnings("ignore:unclosed transport:ResourceWarning")]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -6,11 +6,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tes_contract.conformance.runner import Options, arun_conformance, run_conformance
 from tests.servers.launch import HISTORY_EXPECTED_CLAUSES, command
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ("history", "history-retention")
+#: A worker-mock connection accepted around a flip to `down` while a server pushes can be left unclosed when
+#: the run's loop ends (mocks/server.py; see docs/live.md "Known issues"): its ResourceWarning is not the
+#: server under test's doing, and is ignored here only.
+pytestmark = pytest.mark.filterwarnings("ignore:unclosed transport:ResourceWarning")
 ALERT_GROUPS = ("alerts",)
 
 

@@ -114,10 +114,6 @@ class UpstreamMock:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            # The connections cleanup closed are released on the loop's next iterations (asyncio schedules
-            # each socket's close); give them those, or a loop that ends now leaves them open.
-            for _ in range(3):
-                await asyncio.sleep(0)
 
     async def _open(self) -> None:
         assert self._runner is not None
