@@ -18,7 +18,7 @@ GROUPS = ("dev-tmux", "dev-snapshot", "dev-security")
 #: A worker-mock connection accepted around a flip to `down` while a server pushes can be left unclosed when
 #: the run's loop ends (mocks/server.py; see docs/live.md "Known issues"): its ResourceWarning is not the
 #: server under test's doing, and is ignored here only.
-pytestmark = [pytest.mark.tmux, pytest.mark.filterwarnings("ignore:unclosed transport:ResourceWarning")]
+pytestmark = [pytest.mark.tmux, pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning")]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -16,7 +16,7 @@ GROUPS = ("history", "history-retention")
 #: A worker-mock connection accepted around a flip to `down` while a server pushes can be left unclosed when
 #: the run's loop ends (mocks/server.py; see docs/live.md "Known issues"): its ResourceWarning is not the
 #: server under test's doing, and is ignored here only.
-pytestmark = pytest.mark.filterwarnings("ignore:unclosed transport:ResourceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning")
 ALERT_GROUPS = ("alerts",)
 
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: A worker-mock connection accepted around a flip to `down` while a server pushes can be left unclosed when
 #: the run's loop ends (mocks/server.py; see docs/live.md "Known issues"): its ResourceWarning is not the
 #: server under test's doing, and is ignored here only.
-pytestmark = pytest.mark.filterwarnings("ignore:unclosed transport:ResourceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning")
 
 #: The scenario groups that show each break (the full run of benchmarks/broken_table.py uses all of them).
 GROUPS_FOR: dict[str, tuple[str, ...]] = {

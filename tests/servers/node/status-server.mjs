@@ -327,7 +327,17 @@ const server = http.createServer((req, res) => {
   });
 });
 
-server.on("upgrade", (req, socket, head) => live.upgrade(req, socket, head));
+server.on("upgrade", (req, socket, head) => {
+  if (!dev.originOk(req.headers.origin)) { // DEV-ORIGIN covers the WebSocket upgrade
+    socket.on("error", () => {});
+    const text = JSON.stringify({ error: "origin not allowed", resolution: "see TES_ALLOWED_ORIGINS" });
+    socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n`
+      + `Connection: close\r\n\r\n${text}`);
+    record(403, 0);
+    return;
+  }
+  live.upgrade(req, socket, head);
+});
 server.on("error", (err) => fail(`cannot listen on ${settings.host}:${settings.port}: ${err.message}`));
 server.listen(settings.port, settings.host, () => {
   const { port } = server.address();
