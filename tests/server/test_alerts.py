@@ -120,14 +120,20 @@ async def test_500_twice_then_ok_is_three_attempts_with_one_key_and_growing_dela
     assert (alert["state"], alert["attempts"], alert["lastError"]) == ("delivered", 3, None)
 
 
-async def test_a_4xx_is_never_retried_and_shows_as_failed():
-    async with MockUpstreams(webhook="client_error") as mocks, served(mocks) as base:
+async def _answered_once(webhook: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One alert to a webhook answering `webhook`, then twice the first retry delay: journal and listing."""
+    async with MockUpstreams(webhook=webhook) as mocks, served(mocks) as base:
         await _flip(mocks, base, "healthy", "healthy")
         await _flip(mocks, base, "down", "offline")
         await _deliveries(mocks, 1)
         await asyncio.sleep(2 * RETRY_DELAYS_S[0] + 0.5)
         entries = await mocks.journal("webhook")
         _, listing, _ = await _get(base, "/api/dev/alerts")
+    return entries, listing
+
+
+async def test_a_4xx_is_never_retried_and_shows_as_failed():
+    entries, listing = await _answered_once("client_error")
     assert [e["status"] for e in entries] == [400]
     assert listing["counts"]["failed"] == 1 and "HTTP 400" in listing["alerts"][0]["lastError"]
 
@@ -222,12 +228,6 @@ def test_the_retry_schedule_grows_and_lasts_at_least_a_minute():
 
 async def test_a_redirect_is_neither_followed_nor_retried():
     redirect = {"scenario": "fixed", "status": 302, "body": {}, "headers": {"Location": "/elsewhere"}}
-    async with MockUpstreams(webhook=redirect) as mocks, served(mocks) as base:
-        await _flip(mocks, base, "healthy", "healthy")
-        await _flip(mocks, base, "down", "offline")
-        await _deliveries(mocks, 1)
-        await asyncio.sleep(2 * RETRY_DELAYS_S[0] + 0.5)
-        entries = await mocks.journal("webhook")
-        _, listing, _ = await _get(base, "/api/dev/alerts")
+    entries, listing = await _answered_once(redirect)
     assert [(e["path"], e["status"]) for e in entries] == [("/webhook", 302)]
     assert listing["counts"]["failed"] == 1 and "HTTP 302" in listing["alerts"][0]["lastError"]
